@@ -1,0 +1,189 @@
+package logto
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gologto/logto/internal/httpx"
+)
+
+// Prompt is the OIDC prompt parameter. Several values may be combined with
+// a space, e.g. "login consent".
+type Prompt string
+
+// Prompt values Logto supports.
+const (
+	// PromptConsent (the default) shows the consent step; Logto issues a
+	// refresh token only when consent was prompted.
+	PromptConsent Prompt = "consent"
+	// PromptLogin forces the user to sign in again.
+	PromptLogin Prompt = "login"
+	// PromptNone fails instead of showing any page.
+	PromptNone Prompt = "none"
+)
+
+// LogtoConfig describes the Logto application the client signs users in to.
+type LogtoConfig struct {
+	// Endpoint is the Logto tenant URL, e.g. "https://my-tenant.logto.app".
+	// The issuer is Endpoint + "/oidc".
+	Endpoint string
+	// AppId is the application's client ID.
+	AppId string
+	// AppSecret is the application's secret; empty for public (SPA or
+	// native) applications, which then send client_id in the body.
+	AppSecret string
+	// Scopes are requested in addition to openid, profile and
+	// offline_access, which are always requested.
+	Scopes []string
+	// Resources are the API resource indicators to request access to.
+	Resources []string
+	// Prompt defaults to PromptConsent.
+	Prompt Prompt
+}
+
+// Defaults of the tunable behaviour. Each has an Option.
+const (
+	DefaultHTTPTimeout         = httpx.DefaultTimeout
+	DefaultLeeway              = time.Minute
+	DefaultEarlyExpiry         = time.Minute
+	DefaultTransactionTTL      = 10 * time.Minute
+	DefaultJWKSRefreshCooldown = time.Minute
+	DefaultMaxResponseBytes    = httpx.DefaultMaxBody
+	// DefaultMaxPendingSignIns bounds how many sign-ins may be pending in
+	// one session (tabs); the oldest is dropped beyond it.
+	DefaultMaxPendingSignIns = 5
+)
+
+// Option tunes a LogtoClient.
+type Option func(*settings)
+
+type settings struct {
+	httpClient       *http.Client
+	now              func() time.Time
+	leeway           time.Duration
+	earlyExpiry      time.Duration
+	transactionTTL   time.Duration
+	jwksCooldown     time.Duration
+	maxBody          int64
+	maxPending       int
+	insecureHTTP     bool
+	logger           *slog.Logger
+	userAgent        string
+	claimsCacheLimit int
+}
+
+func defaultSettings() settings {
+	return settings{
+		now:              time.Now,
+		leeway:           DefaultLeeway,
+		earlyExpiry:      DefaultEarlyExpiry,
+		transactionTTL:   DefaultTransactionTTL,
+		jwksCooldown:     DefaultJWKSRefreshCooldown,
+		maxBody:          DefaultMaxResponseBytes,
+		maxPending:       DefaultMaxPendingSignIns,
+		userAgent:        "gologto",
+		claimsCacheLimit: 1024,
+	}
+}
+
+// WithHTTPClient makes every request go through c (for tracing, proxies or
+// tests). The client's redirect policy is replaced: OAuth endpoints must
+// not redirect. Without this option the SDK uses its own client with a
+// 30-second timeout, never http.DefaultClient.
+func WithHTTPClient(c *http.Client) Option { return func(s *settings) { s.httpClient = c } }
+
+// WithClock replaces time.Now, for tests.
+func WithClock(now func() time.Time) Option { return func(s *settings) { s.now = now } }
+
+// WithLeeway sets the allowed clock skew when checking token times
+// (exp, iat, nbf). Default one minute.
+func WithLeeway(d time.Duration) Option { return func(s *settings) { s.leeway = d } }
+
+// WithEarlyExpiry sets how long before its expiry a cached access token is
+// refreshed. Default one minute.
+func WithEarlyExpiry(d time.Duration) Option { return func(s *settings) { s.earlyExpiry = d } }
+
+// WithTransactionTTL sets how long a started sign-in may wait for its
+// callback. Default ten minutes.
+func WithTransactionTTL(d time.Duration) Option { return func(s *settings) { s.transactionTTL = d } }
+
+// WithJWKSRefreshCooldown sets the least time between two JWKS refetches
+// caused by tokens with unknown key ids. Default one minute.
+func WithJWKSRefreshCooldown(d time.Duration) Option {
+	return func(s *settings) { s.jwksCooldown = d }
+}
+
+// WithMaxResponseBytes caps every response body read from Logto. A larger
+// body is an error (ErrResponseTooLarge). Default 1 MiB.
+func WithMaxResponseBytes(n int64) Option { return func(s *settings) { s.maxBody = n } }
+
+// WithLogger receives the SDK's rare diagnostics (a failed best-effort
+// revocation at sign-out). No token or secret is ever logged.
+func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.logger = l } }
+
+// InsecureAllowHTTP allows a plain-http Endpoint that is not a loopback
+// address. Tokens and secrets then cross the network in clear text: use it
+// only on a trusted private network.
+func InsecureAllowHTTP() Option { return func(s *settings) { s.insecureHTTP = true } }
+
+// validate checks the configuration and returns a normalised copy; it never
+// mutates the caller's slices.
+func (c LogtoConfig) validate(s *settings) (LogtoConfig, error) {
+	out := c
+	endpoint := strings.TrimRight(strings.TrimSpace(c.Endpoint), "/")
+	if endpoint == "" {
+		return out, fmt.Errorf("%w: Endpoint is required", ErrInvalidConfig)
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
+		return out, fmt.Errorf("%w: Endpoint must be an absolute http(s) URL", ErrInvalidConfig)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return out, fmt.Errorf("%w: Endpoint must not carry a query, fragment or user info", ErrInvalidConfig)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !s.insecureHTTP && !isLoopback(u.Hostname()) {
+			return out, fmt.Errorf("%w: Endpoint must use https (http is allowed for loopback hosts, or with InsecureAllowHTTP)", ErrInvalidConfig)
+		}
+	default:
+		return out, fmt.Errorf("%w: Endpoint scheme must be http or https", ErrInvalidConfig)
+	}
+	out.Endpoint = endpoint
+	if strings.TrimSpace(c.AppId) == "" {
+		return out, fmt.Errorf("%w: AppId is required", ErrInvalidConfig)
+	}
+	out.Scopes = mergeScopes(c.Scopes)
+	for _, sc := range out.Scopes {
+		if strings.ContainsAny(sc, " \t\r\n") {
+			return out, fmt.Errorf("%w: scope %q contains white space", ErrInvalidConfig, sc)
+		}
+	}
+	out.Resources = mergeResources(c.Resources, out.Scopes)
+	for _, r := range out.Resources {
+		if ru, err := url.Parse(r); err != nil || !ru.IsAbs() {
+			return out, fmt.Errorf("%w: resource %q must be an absolute URI", ErrInvalidConfig, r)
+		}
+	}
+	if out.Prompt == "" {
+		out.Prompt = PromptConsent
+	}
+	if s.leeway < 0 || s.earlyExpiry < 0 || s.transactionTTL <= 0 || s.jwksCooldown < 0 || s.maxBody <= 0 || s.now == nil {
+		return out, fmt.Errorf("%w: option values out of range", ErrInvalidConfig)
+	}
+	return out, nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,94 @@
+package logto
+
+// Scopes that Logto understands. The reserved ones (openid, profile,
+// offline_access) are always requested, whatever LogtoConfig.Scopes holds.
+const (
+	// ScopeOpenID asks for an ID token; reserved.
+	ScopeOpenID = "openid"
+	// ScopeProfile asks for name, username, picture and the other profile
+	// claims; reserved.
+	ScopeProfile = "profile"
+	// ScopeOfflineAccess asks for a refresh token; reserved.
+	ScopeOfflineAccess = "offline_access"
+	// ScopeEmail asks for email and email_verified.
+	ScopeEmail = "email"
+	// ScopePhone asks for phone_number and phone_number_verified.
+	ScopePhone = "phone"
+	// ScopeAddress asks for address.
+	ScopeAddress = "address"
+	// ScopeCustomData asks for custom_data (user info only).
+	ScopeCustomData = "custom_data"
+	// ScopeIdentities asks for identities and sso_identities (user info only).
+	ScopeIdentities = "identities"
+	// ScopeRoles asks for roles.
+	ScopeRoles = "roles"
+	// ScopeOrganizations asks for organizations and organization_data and
+	// enables organization tokens.
+	ScopeOrganizations = "urn:logto:scope:organizations"
+	// ScopeOrganizationRoles asks for organization_roles.
+	ScopeOrganizationRoles = "urn:logto:scope:organization_roles"
+)
+
+// ResourceOrganizations is the reserved API resource the SDK requests with
+// ScopeOrganizations, so that organization tokens can be fetched later.
+const ResourceOrganizations = "urn:logto:resource:organizations"
+
+// OrganizationURNPrefix starts the audience of an organization token.
+const OrganizationURNPrefix = "urn:logto:organization:"
+
+// reservedScopes are sent with every sign-in, in this order, after the
+// user's own scopes.
+var reservedScopes = [...]string{ScopeOpenID, ScopeOfflineAccess, ScopeProfile}
+
+// BuildOrganizationURN returns the audience of organization id's token,
+// "urn:logto:organization:<id>".
+func BuildOrganizationURN(organizationID string) string {
+	return OrganizationURNPrefix + organizationID
+}
+
+// mergeScopes returns the user's scopes followed by the reserved ones,
+// without duplicates or empty values, in a stable order.
+func mergeScopes(user []string) []string {
+	out := make([]string, 0, len(user)+len(reservedScopes))
+	seen := make(map[string]bool, len(user)+len(reservedScopes))
+	add := func(s string) {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	for _, s := range user {
+		add(s)
+	}
+	for _, s := range reservedScopes {
+		add(s)
+	}
+	return out
+}
+
+// mergeResources returns the configured resources, plus the reserved
+// organizations resource when the organizations scope is among scopes,
+// without duplicates, in a stable order.
+func mergeResources(resources, scopes []string) []string {
+	out := make([]string, 0, len(resources)+1)
+	seen := make(map[string]bool, len(resources)+1)
+	for _, r := range resources {
+		if r != "" && !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	if contains(scopes, ScopeOrganizations) && !seen[ResourceOrganizations] {
+		out = append(out, ResourceOrganizations)
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

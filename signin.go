@@ -1,0 +1,289 @@
+package logto
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"golang.org/x/oauth2"
+
+	"github.com/gologto/logto/internal/randx"
+)
+
+// InteractionMode is the deprecated interaction_mode parameter; prefer
+// FirstScreen.
+type InteractionMode string
+
+// Interaction modes.
+const (
+	InteractionModeSignIn InteractionMode = "signIn"
+	InteractionModeSignUp InteractionMode = "signUp"
+)
+
+// FirstScreen is the first page Logto shows (first_screen parameter).
+type FirstScreen string
+
+// First screens Logto supports.
+const (
+	FirstScreenSignIn             FirstScreen = "sign_in"
+	FirstScreenRegister           FirstScreen = "register"
+	FirstScreenResetPassword      FirstScreen = "reset_password"
+	FirstScreenIdentifierSignIn   FirstScreen = "identifier:sign_in"
+	FirstScreenIdentifierRegister FirstScreen = "identifier:register"
+	FirstScreenSingleSignOn       FirstScreen = "single_sign_on"
+)
+
+// Identifier is a sign-in identifier type, for FirstScreenIdentifierSignIn
+// and FirstScreenIdentifierRegister.
+type Identifier string
+
+// Identifier types.
+const (
+	IdentifierUsername Identifier = "username"
+	IdentifierEmail    Identifier = "email"
+	IdentifierPhone    Identifier = "phone"
+)
+
+// DirectSignInMethod selects the kind of connector for DirectSignIn.
+type DirectSignInMethod string
+
+// Direct sign-in methods.
+const (
+	DirectSignInSocial DirectSignInMethod = "social"
+	DirectSignInSSO    DirectSignInMethod = "sso"
+)
+
+// DirectSignIn skips Logto's sign-in page and goes straight to a social
+// connector (Target is its target, e.g. "google") or an enterprise SSO
+// connector (Target is the connector ID).
+type DirectSignIn struct {
+	Method DirectSignInMethod
+	Target string
+}
+
+// SignInOptions shape one sign-in request.
+type SignInOptions struct {
+	// RedirectURI is where Logto sends the user back; it must be registered
+	// in Logto. Required.
+	RedirectURI string
+	// InteractionMode is deprecated by Logto in favour of FirstScreen.
+	InteractionMode InteractionMode
+	FirstScreen     FirstScreen
+	// Identifiers apply with the identifier first screens.
+	Identifiers  []Identifier
+	DirectSignIn *DirectSignIn
+	// LoginHint pre-fills the identifier (e.g. an email address).
+	LoginHint string
+	// Prompt overrides LogtoConfig.Prompt for this sign-in.
+	Prompt Prompt
+	// ExtraParams are added last and override the Logto parameters of the
+	// same name (prompt, scope, first_screen, …). The parameters that bind
+	// the response to this request (client_id, redirect_uri,
+	// response_type, state, nonce, code_challenge, code_challenge_method)
+	// cannot be overridden: SignIn returns an error.
+	ExtraParams map[string]string
+}
+
+// protectedParams cannot be set through ExtraParams.
+var protectedParams = [...]string{"client_id", "redirect_uri", "response_type", "state", "nonce", "code_challenge", "code_challenge_method"}
+
+// transaction is one pending sign-in, stored until its callback.
+type transaction struct {
+	State        string `json:"state"`
+	Nonce        string `json:"nonce"`
+	CodeVerifier string `json:"codeVerifier"`
+	RedirectURI  string `json:"redirectUri"`
+	Issuer       string `json:"issuer"`
+	CreatedAt    int64  `json:"createdAt"`
+}
+
+// SignIn starts a sign-in: it stores a new transaction (state, nonce, PKCE
+// verifier) in the session and returns the authorization URL to redirect
+// the user to. Tokens already in the session stay until a callback
+// replaces them. Several sign-ins may be pending at once (browser tabs).
+func (c *LogtoClient) SignIn(ctx context.Context, opts SignInOptions) (string, error) {
+	redirect, err := url.Parse(opts.RedirectURI)
+	if opts.RedirectURI == "" || err != nil || !redirect.IsAbs() || redirect.Host == "" || redirect.Fragment != "" {
+		return "", fmt.Errorf("%w: SignInOptions.RedirectURI must be an absolute URL without fragment", ErrInvalidConfig)
+	}
+	for k := range opts.ExtraParams {
+		if slices.Contains(protectedParams[:], k) {
+			return "", fmt.Errorf("%w: ExtraParams cannot set %q", ErrInvalidConfig, k)
+		}
+	}
+	if d := opts.DirectSignIn; d != nil && (d.Method == "" || d.Target == "") {
+		return "", fmt.Errorf("%w: DirectSignIn needs a Method and a Target", ErrInvalidConfig)
+	}
+	m, err := c.core.provider(ctx)
+	if err != nil {
+		return "", err
+	}
+	tx := transaction{
+		State:        randx.Token(),
+		Nonce:        randx.Token(),
+		CodeVerifier: randx.Token(),
+		RedirectURI:  opts.RedirectURI,
+		Issuer:       m.Issuer,
+		CreatedAt:    c.core.set.now().Unix(),
+	}
+	authURL, err := c.core.authorizationURL(m.AuthorizationEndpoint, tx, opts)
+	if err != nil {
+		return "", err
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// A corrupted transaction list is dropped: a new sign-in is the way to
+	// recover from it.
+	txs, _ := c.loadTransactions(ctx)
+	txs = c.core.liveTransactions(txs)
+	txs = append(txs, tx)
+	if n := c.core.set.maxPending; len(txs) > n {
+		txs = txs[len(txs)-n:]
+	}
+	if err := c.saveTransactions(ctx, txs); err != nil {
+		return "", err
+	}
+	return authURL, nil
+}
+
+// queryBuilder writes query parameters in insertion order; set on an
+// existing key replaces its value in place.
+type queryBuilder struct {
+	keys []string
+	vals [][]string
+}
+
+func (q *queryBuilder) add(k, v string) {
+	if v == "" {
+		return
+	}
+	for i, kk := range q.keys {
+		if kk == k {
+			q.vals[i] = append(q.vals[i], v)
+			return
+		}
+	}
+	q.keys = append(q.keys, k)
+	q.vals = append(q.vals, []string{v})
+}
+
+func (q *queryBuilder) set(k, v string) {
+	for i, kk := range q.keys {
+		if kk == k {
+			q.vals[i] = []string{v}
+			return
+		}
+	}
+	q.keys = append(q.keys, k)
+	q.vals = append(q.vals, []string{v})
+}
+
+func (q *queryBuilder) encode() string {
+	var b strings.Builder
+	for i, k := range q.keys {
+		for _, v := range q.vals[i] {
+			if b.Len() > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(url.QueryEscape(k))
+			b.WriteByte('=')
+			b.WriteString(url.QueryEscape(v))
+		}
+	}
+	return b.String()
+}
+
+func (c *core) authorizationURL(endpoint string, tx transaction, opts SignInOptions) (string, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "", fmt.Errorf("%w: authorization_endpoint: %w", ErrDiscovery, err)
+	}
+	prompt := opts.Prompt
+	if prompt == "" {
+		prompt = c.cfg.Prompt
+	}
+	var q queryBuilder
+	q.add("client_id", c.cfg.AppId)
+	q.add("redirect_uri", tx.RedirectURI)
+	q.add("response_type", "code")
+	q.add("scope", strings.Join(c.cfg.Scopes, " "))
+	for _, r := range c.cfg.Resources {
+		q.add("resource", r)
+	}
+	q.add("prompt", string(prompt))
+	q.add("code_challenge", oauth2.S256ChallengeFromVerifier(tx.CodeVerifier))
+	q.add("code_challenge_method", "S256")
+	q.add("state", tx.State)
+	q.add("nonce", tx.Nonce)
+	q.add("interaction_mode", string(opts.InteractionMode))
+	q.add("first_screen", string(opts.FirstScreen))
+	ids := make([]string, 0, len(opts.Identifiers))
+	for _, id := range opts.Identifiers {
+		ids = append(ids, string(id))
+	}
+	q.add("identifier", strings.Join(ids, " "))
+	if d := opts.DirectSignIn; d != nil {
+		q.add("direct_sign_in", string(d.Method)+":"+d.Target)
+	}
+	q.add("login_hint", opts.LoginHint)
+	extra := make([]string, 0, len(opts.ExtraParams))
+	for k := range opts.ExtraParams {
+		extra = append(extra, k)
+	}
+	slices.Sort(extra)
+	for _, k := range extra {
+		q.set(k, opts.ExtraParams[k])
+	}
+	enc := q.encode()
+	if u.RawQuery != "" {
+		enc = u.RawQuery + "&" + enc
+	}
+	u.RawQuery = enc
+	return u.String(), nil
+}
+
+func (c *LogtoClient) loadTransactions(ctx context.Context) ([]transaction, error) {
+	raw, err := c.storage.Get(ctx, StorageKeySignInSession)
+	if err != nil {
+		return nil, fmt.Errorf("%w: read %s: %w", ErrStorage, StorageKeySignInSession, err)
+	}
+	if raw == "" {
+		return nil, nil
+	}
+	var txs []transaction
+	if err := json.Unmarshal([]byte(raw), &txs); err != nil {
+		return nil, fmt.Errorf("%w: %s holds an unreadable value: %w", ErrStorage, StorageKeySignInSession, err)
+	}
+	return txs, nil
+}
+
+func (c *LogtoClient) saveTransactions(ctx context.Context, txs []transaction) error {
+	var err error
+	if len(txs) == 0 {
+		err = c.storage.Delete(ctx, StorageKeySignInSession)
+	} else {
+		b, _ := json.Marshal(txs)
+		err = c.storage.Set(ctx, StorageKeySignInSession, string(b))
+	}
+	if err != nil {
+		return fmt.Errorf("%w: write %s: %w", ErrStorage, StorageKeySignInSession, err)
+	}
+	return nil
+}
+
+// liveTransactions drops expired transactions.
+func (c *core) liveTransactions(txs []transaction) []transaction {
+	now := c.set.now().Unix()
+	ttl := int64(c.set.transactionTTL.Seconds())
+	out := txs[:0]
+	for _, t := range txs {
+		if t.State != "" && now-t.CreatedAt <= ttl && t.CreatedAt <= now+60 {
+			out = append(out, t)
+		}
+	}
+	return out
+}

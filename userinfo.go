@@ -1,0 +1,62 @@
+package logto
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// FetchUserInfo calls Logto's user info endpoint with the default access
+// token (refreshed when needed) and returns every claim of the granted
+// scopes, including those ID tokens leave out (custom_data, identities,
+// organization_data). The response's sub must be the session's user
+// (ErrSubjectMismatch otherwise).
+func (c *LogtoClient) FetchUserInfo(ctx context.Context) (UserInfo, error) {
+	m, err := c.core.provider(ctx)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	if m.UserinfoEndpoint == "" {
+		return UserInfo{}, fmt.Errorf("%w: provider has no userinfo_endpoint", ErrDiscovery)
+	}
+	token, err := c.GetAccessToken(ctx, "")
+	if err != nil {
+		return UserInfo{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.UserinfoEndpoint, nil)
+	if err != nil {
+		return UserInfo{}, wrapf(err, "user info request")
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/json")
+	body, status, err := c.core.do(req)
+	if err != nil {
+		return UserInfo{}, wrapf(err, "user info request")
+	}
+	if oe := parseOAuthError(body, status, "userinfo"); oe != nil {
+		return UserInfo{}, oe
+	}
+	if status != http.StatusOK {
+		return UserInfo{}, &OAuthError{Code: "invalid_response", Description: "unexpected HTTP status", StatusCode: status, Endpoint: "userinfo"}
+	}
+	var info UserInfo
+	if err := json.Unmarshal(body, &info); err != nil {
+		return UserInfo{}, fmt.Errorf("%w: user info is not valid JSON: %w", ErrInvalidResponse, err)
+	}
+	info.raw = body
+	if strings.TrimSpace(info.Subject) == "" {
+		return UserInfo{}, fmt.Errorf("%w: user info has no sub", ErrInvalidResponse)
+	}
+	if raw, err := c.storage.Get(ctx, StorageKeyIDToken); err == nil && raw != "" {
+		d, err := c.idClaims(raw)
+		if err != nil {
+			return UserInfo{}, err
+		}
+		if d.claims.Subject != info.Subject {
+			return UserInfo{}, fmt.Errorf("%w: user info is about another user than the ID token", ErrSubjectMismatch)
+		}
+	}
+	return info, nil
+}

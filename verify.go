@@ -1,0 +1,123 @@
+package logto
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gologto/logto/internal/jwtx"
+)
+
+// idTokenCheck names what an ID token must match beyond signature, issuer
+// and audience.
+type idTokenCheck struct {
+	// nonce the token must carry; "" means the token must carry none or
+	// the one of previous (refresh responses, OIDC Core 12.2).
+	nonce string
+	// previous is the session's current ID token, for refresh responses:
+	// the new one must keep its iss and sub.
+	previous *IdTokenClaims
+}
+
+// verifyIDToken checks raw completely: signature with the provider's keys
+// and an allowed asymmetric algorithm, iss, aud (and azp), exp, iat, nbf,
+// sub and nonce. It returns the decoded claims.
+func (c *core) verifyIDToken(ctx context.Context, m *providerMeta, raw string, check idTokenCheck) (IdTokenClaims, error) {
+	tok, err := m.verifier.Verify(ctx, raw)
+	if err != nil {
+		return IdTokenClaims{}, fmt.Errorf("%w: %w", ErrInvalidIDToken, err)
+	}
+	var claims IdTokenClaims
+	if err := tok.Claims(&claims); err != nil {
+		return IdTokenClaims{}, fmt.Errorf("%w: decode claims: %w", ErrInvalidIDToken, err)
+	}
+	if err := tok.Claims(&claims.raw); err != nil {
+		return IdTokenClaims{}, fmt.Errorf("%w: decode claims: %w", ErrInvalidIDToken, err)
+	}
+	if err := c.checkIDClaims(&claims, check); err != nil {
+		return IdTokenClaims{}, fmt.Errorf("%w: %w", ErrInvalidIDToken, err)
+	}
+	return claims, nil
+}
+
+func (c *core) checkIDClaims(claims *IdTokenClaims, check idTokenCheck) error {
+	now := c.set.now()
+	leeway := c.set.leeway
+	if claims.Subject == "" {
+		return errors.New("sub is missing")
+	}
+	if claims.Expiry == 0 {
+		return errors.New("exp is missing")
+	}
+	if !now.Before(claims.Expiry.Time().Add(leeway)) {
+		return fmt.Errorf("token expired at %s", claims.Expiry.Time().UTC().Format(time.RFC3339))
+	}
+	if claims.IssuedAt == 0 {
+		return errors.New("iat is missing")
+	}
+	if claims.IssuedAt.Time().After(now.Add(leeway)) {
+		return errors.New("iat is in the future")
+	}
+	var nbf struct {
+		NotBefore *NumericDate `json:"nbf"`
+	}
+	if err := json.Unmarshal(claims.raw, &nbf); err != nil {
+		return fmt.Errorf("nbf: %w", err)
+	}
+	if nbf.NotBefore != nil && nbf.NotBefore.Time().After(now.Add(leeway)) {
+		return errors.New("token is not valid yet (nbf)")
+	}
+	appID := c.cfg.AppId
+	if len(claims.Audience) > 1 && claims.AZP == "" {
+		return errors.New("azp is required when aud has several values")
+	}
+	if claims.AZP != "" && claims.AZP != appID {
+		return errors.New("azp is not this application")
+	}
+	switch {
+	case check.nonce != "":
+		if subtle.ConstantTimeCompare([]byte(claims.Nonce), []byte(check.nonce)) != 1 {
+			return errors.New("nonce does not match the sign-in request")
+		}
+	case check.previous != nil && claims.Nonce != "" && claims.Nonce != check.previous.Nonce:
+		return errors.New("nonce differs from the original ID token")
+	}
+	if p := check.previous; p != nil {
+		if claims.Issuer != p.Issuer || claims.Subject != p.Subject {
+			return fmt.Errorf("%w: refreshed ID token has another iss or sub", ErrSubjectMismatch)
+		}
+	}
+	return nil
+}
+
+// decodeIDToken decodes an ID token already verified (read back from
+// storage).
+func decodeIDToken(raw string) (IdTokenClaims, error) {
+	payload, err := jwtx.Payload(raw)
+	if err != nil {
+		return IdTokenClaims{}, fmt.Errorf("%w: %w", ErrTokenMalformed, err)
+	}
+	var claims IdTokenClaims
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return IdTokenClaims{}, fmt.Errorf("%w: %w", ErrTokenMalformed, err)
+	}
+	claims.raw = payload
+	return claims, nil
+}
+
+// decodeAccessToken decodes a JWT access token without verifying it.
+func decodeAccessToken(raw string) (AccessTokenClaims, error) {
+	payload, err := jwtx.Payload(raw)
+	if err != nil {
+		return AccessTokenClaims{}, fmt.Errorf("%w: access token is not a JWT", ErrTokenMalformed)
+	}
+	var claims AccessTokenClaims
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return AccessTokenClaims{}, fmt.Errorf("%w: %w", ErrTokenMalformed, err)
+	}
+	claims.raw = payload
+	return claims, nil
+}
