@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gologto/logto/internal/httpx"
+	"github.com/gologto/logto/internal/randx"
 )
 
 // Prompt is the OIDC prompt parameter. Several values may be combined with
@@ -75,6 +76,8 @@ type settings struct {
 	logger           *slog.Logger
 	userAgent        string
 	claimsCacheLimit int
+	// random generates state, nonce and verifier; tests replace it.
+	random func() string
 }
 
 func defaultSettings() settings {
@@ -88,6 +91,7 @@ func defaultSettings() settings {
 		maxPending:       DefaultMaxPendingSignIns,
 		userAgent:        "gologto",
 		claimsCacheLimit: 1024,
+		random:           randx.Token,
 	}
 }
 

@@ -9,8 +9,6 @@ import (
 	"strings"
 
 	"golang.org/x/oauth2"
-
-	"github.com/gologto/logto/internal/randx"
 )
 
 // InteractionMode is the deprecated interaction_mode parameter; prefer
@@ -122,9 +120,9 @@ func (c *LogtoClient) SignIn(ctx context.Context, opts SignInOptions) (string, e
 		return "", err
 	}
 	tx := transaction{
-		State:        randx.Token(),
-		Nonce:        randx.Token(),
-		CodeVerifier: randx.Token(),
+		State:        c.core.set.random(),
+		Nonce:        c.core.set.random(),
+		CodeVerifier: c.core.set.random(),
 		RedirectURI:  opts.RedirectURI,
 		Issuer:       m.Issuer,
 		CreatedAt:    c.core.set.now().Unix(),

@@ -243,6 +243,11 @@ func (c *core) refreshFlight(ctx context.Context, fk, rt string, key tokenKey, p
 			return nil, err
 		}
 		c.recent.put(fk, r)
+		if nrt := r.resp.RefreshToken; nrt != "" && nrt != rt {
+			// A caller that already reads the rotated refresh token, but
+			// not yet the new access token, gets this result too.
+			c.recent.put(nrt+"\x00"+key.String(), r)
+		}
 		return r, nil
 	})
 	if err != nil {

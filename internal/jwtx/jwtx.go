@@ -18,7 +18,7 @@ var ErrMalformed = errors.New("malformed JWT")
 const MaxLen = 64 << 10
 
 // Payload returns the decoded payload bytes of a compact JWS (three
-// base64url parts). The payload must be a JSON object.
+// base64url parts). Header and payload must be JSON objects.
 func Payload(token string) ([]byte, error) {
 	if len(token) > MaxLen {
 		return nil, ErrMalformed
@@ -32,11 +32,16 @@ func Payload(token string) ([]byte, error) {
 	if second < 0 || strings.IndexByte(rest[second+1:], '.') >= 0 {
 		return nil, ErrMalformed
 	}
-	b, err := base64.RawURLEncoding.DecodeString(rest[:second])
-	if err != nil {
-		return nil, ErrMalformed
+	if _, err := object(token[:first]); err != nil {
+		return nil, err
 	}
-	if !json.Valid(b) || len(b) == 0 || b[0] != '{' {
+	return object(rest[:second])
+}
+
+// object decodes one base64url part that must hold a JSON object.
+func object(part string) ([]byte, error) {
+	b, err := base64.RawURLEncoding.DecodeString(part)
+	if err != nil || len(b) == 0 || b[0] != '{' || !json.Valid(b) {
 		return nil, ErrMalformed
 	}
 	return b, nil

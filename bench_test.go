@@ -1,0 +1,234 @@
+package logto_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gologto/logto"
+	"github.com/gologto/logto/logtotest"
+)
+
+// sdkEndpoints are the endpoints the SDK calls itself (the authorization
+// endpoint is the browser's).
+var sdkEndpoints = []logtotest.Endpoint{
+	logtotest.EndpointDiscovery, logtotest.EndpointJWKS, logtotest.EndpointToken,
+	logtotest.EndpointUserInfo, logtotest.EndpointRevocation, logtotest.EndpointEndSession,
+}
+
+func sdkRequests(srv *logtotest.Server) int {
+	n := 0
+	for _, e := range sdkEndpoints {
+		n += srv.RequestCount(e)
+	}
+	return n
+}
+
+// measure resets the request log and timer, runs the loop, and reports how
+// many requests the SDK sent per operation.
+func measure(b *testing.B, srv *logtotest.Server, loop func()) {
+	b.Helper()
+	b.ReportAllocs()
+	srv.ResetRequests()
+	b.ResetTimer()
+	loop()
+	b.StopTimer()
+	b.ReportMetric(float64(sdkRequests(srv))/float64(b.N), "requests/op")
+}
+
+func signedIn(b *testing.B) *fixture {
+	b.Helper()
+	// A long refresh-token life lets the loops move the clock freely.
+	srv := newProvider(b, logtotest.WithRefreshTokenTTL(10*365*24*time.Hour))
+	f := newFixtureWith(b, srv, logto.LogtoConfig{
+		Endpoint: srv.URL(), AppId: appID, AppSecret: appSecret,
+		Scopes: allScopes(), Resources: []string{apiResource},
+	})
+	f.signIn(b, aliceID)
+	return f
+}
+
+func BenchmarkSignIn(b *testing.B) {
+	f := signedIn(b)
+	ctx := context.Background()
+	measure(b, f.srv, func() {
+		for i := 0; i < b.N; i++ {
+			if _, err := f.client.SignIn(ctx, logto.SignInOptions{RedirectURI: redirectURI}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkHandleCallback(b *testing.B) {
+	f := signedIn(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	requests := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		cb := f.callbackFor(b, aliceID)
+		f.srv.ResetRequests()
+		b.StartTimer()
+		if err := f.client.HandleCallback(ctx, cb); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		requests += sdkRequests(f.srv)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(requests)/float64(b.N), "requests/op")
+}
+
+// BenchmarkRefresh measures one refresh of an expired API token: one token
+// request and one ID token verification.
+func BenchmarkRefresh(b *testing.B) {
+	f := signedIn(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	requests := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		f.srv.Advance(time.Hour) // the cached token is now stale
+		f.srv.ResetRequests()
+		b.StartTimer()
+		if _, err := f.client.GetAccessToken(ctx, apiResource); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		requests += sdkRequests(f.srv)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(requests)/float64(b.N), "requests/op")
+}
+
+func BenchmarkFetchUserInfo(b *testing.B) {
+	f := signedIn(b)
+	ctx := context.Background()
+	measure(b, f.srv, func() {
+		for i := 0; i < b.N; i++ {
+			if _, err := f.client.FetchUserInfo(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkSignOut(b *testing.B) {
+	f := signedIn(b)
+	ctx := context.Background()
+	session := f.snapshot()
+	b.ReportAllocs()
+	requests := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		for k, v := range session {
+			_ = f.store.Set(ctx, k, v)
+		}
+		f.srv.ResetRequests()
+		b.StartTimer()
+		if _, err := f.client.SignOut(ctx, postLogout); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		requests += sdkRequests(f.srv)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(requests)/float64(b.N), "requests/op")
+}
+
+func BenchmarkGetAccessTokenCached(b *testing.B) {
+	f := signedIn(b)
+	ctx := context.Background()
+	if _, err := f.client.GetAccessToken(ctx, apiResource); err != nil {
+		b.Fatal(err)
+	}
+	measure(b, f.srv, func() {
+		for i := 0; i < b.N; i++ {
+			if _, err := f.client.GetAccessToken(ctx, apiResource); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkIsAuthenticated(b *testing.B) {
+	f := signedIn(b)
+	ctx := context.Background()
+	measure(b, f.srv, func() {
+		for i := 0; i < b.N; i++ {
+			if !f.client.IsAuthenticated(ctx) {
+				b.Fatal("signed out")
+			}
+		}
+	})
+}
+
+func BenchmarkGetIdTokenClaims(b *testing.B) {
+	f := signedIn(b)
+	ctx := context.Background()
+	measure(b, f.srv, func() {
+		for i := 0; i < b.N; i++ {
+			if _, err := f.client.GetIdTokenClaims(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkPerRequestView is what a web request costs: a view of the shared
+// client bound to the request's session, IsAuthenticated and the claims.
+func BenchmarkPerRequestView(b *testing.B) {
+	f := signedIn(b)
+	ctx := context.Background()
+	measure(b, f.srv, func() {
+		for i := 0; i < b.N; i++ {
+			view := f.client.WithStorage(f.store)
+			if !view.IsAuthenticated(ctx) {
+				b.Fatal("signed out")
+			}
+			if _, err := view.GetIdTokenClaims(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkConcurrentRefresh lets 100 goroutines ask for one expired token
+// at once; they must share a single token request.
+func BenchmarkConcurrentRefresh(b *testing.B) {
+	f := signedIn(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	requests := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		f.srv.Advance(time.Hour)
+		f.srv.ResetRequests()
+		b.StartTimer()
+		var wg sync.WaitGroup
+		for g := 0; g < 100; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := f.client.GetAccessToken(ctx, apiResource); err != nil {
+					b.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		b.StopTimer()
+		requests += f.srv.RequestCount(logtotest.EndpointToken)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(requests)/float64(b.N), "requests/op")
+}

@@ -1,0 +1,187 @@
+package logto
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// JWT vectors of the Python SDK (fake signature).
+const (
+	pyIDToken     = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJpc3MiOiJodHRwczovL2xvZ3RvLmFwcCIsImF1ZCI6ImZvbyIsImV4cCI6MTYxNjQ0NjQwMCwiaWF0IjoxNjE2NDQ2MzAwLCJzdWIiOiJ1c2VyMSIsIm5hbWUiOiJKb2huIFdpY2siLCJ1c2VybmFtZSI6ImpvaG4iLCJlbWFpbCI6ImpvaG5Ad2ljay5jb20iLCJlbWFpbF92ZXJpZmllZCI6dHJ1ZX0.12345678901234567890123456789012345678901234567890"
+	pyAccessToken = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJpc3MiOiJodHRwczovL2xvZ3RvLmFwcCIsImF1ZCI6Imh0dHBzOi8vbG9ndG8uYXBwL2FwaSIsImV4cCI6OTk5OTk5OTk5OSwiaWF0IjoxNjE2NDQ2MzAwLCJzdWIiOiJ1c2VyMSIsInNjb3BlIjoiYWRtaW4gdXNlciIsImNsaWVudF9pZCI6InNhcXJlMW9xYmtwajZ6aHE4NWhvMCJ9.12345678901234567890123456789012345678901234567890"
+)
+
+func TestDecodePythonIDTokenVector(t *testing.T) {
+	c, err := decodeIDToken(pyIDToken)
+	require.NoError(t, err)
+	assert.Equal(t, "https://logto.app", c.Issuer)
+	assert.Equal(t, Audience{"foo"}, c.Audience)
+	assert.Equal(t, NumericDate(1616446400), c.Expiry)
+	assert.Equal(t, NumericDate(1616446300), c.IssuedAt)
+	assert.Equal(t, "user1", c.Subject)
+	assert.Equal(t, ClaimOf("John Wick"), c.Name)
+	assert.Equal(t, ClaimOf("john"), c.Username)
+	assert.Equal(t, ClaimOf("john@wick.com"), c.Email)
+	assert.Equal(t, ClaimOf(true), c.EmailVerified)
+	assert.False(t, c.Picture.Present(), "picture was not in the token")
+	assert.False(t, c.PhoneNumber.Present())
+}
+
+func TestDecodePythonAccessTokenVector(t *testing.T) {
+	c, err := decodeAccessToken(pyAccessToken)
+	require.NoError(t, err)
+	assert.Equal(t, "https://logto.app", c.Issuer)
+	assert.Equal(t, Audience{"https://logto.app/api"}, c.Audience)
+	assert.Equal(t, NumericDate(9999999999), c.Expiry)
+	assert.Equal(t, NumericDate(1616446300), c.IssuedAt)
+	assert.Equal(t, "user1", c.Subject)
+	assert.Equal(t, "admin user", c.Scope)
+	assert.Equal(t, []string{"admin", "user"}, c.Scopes())
+	assert.True(t, c.HasScope("user"))
+	assert.False(t, c.HasScope("adm"))
+	assert.Equal(t, "saqre1oqbkpj6zhq85ho0", c.ClientID)
+}
+
+func TestDecodeMalformedTokens(t *testing.T) {
+	for _, tok := range []string{
+		"", "abc", "a.b", "a.b.c.d", "e30", "!!!.e30.x",
+		"eyJhbGciOiJub25lIn0.bm90IGpzb24.sig",         // payload not JSON
+		"eyJhbGciOiJub25lIn0.WzFd.sig",                // payload a JSON array
+		"eyJhbGciOiJub25lIn0.eyJleHAiOiJzb29uIn0.sig", // exp not a number
+		"eyJhbGciOiJub25lIn0.eyJhdWQiOjF9.sig",        // aud a number
+	} {
+		_, err := decodeIDToken(tok)
+		assert.ErrorIs(t, err, ErrTokenMalformed, "%q", tok)
+		_, err = decodeAccessToken(tok)
+		assert.ErrorIs(t, err, ErrTokenMalformed, "%q", tok)
+	}
+}
+
+func TestClaimStates(t *testing.T) {
+	var u UserInfo
+	require.NoError(t, json.Unmarshal([]byte(`{"sub":"s","name":null,"username":"john"}`), &u))
+	tests := []struct {
+		name          string
+		claim         Claim[string]
+		present, null bool
+		value         string
+		ok            bool
+		rendered      string
+	}{
+		{"absent", u.Email, false, false, "", false, "<absent>"},
+		{"null", u.Name, true, true, "", false, "<null>"},
+		{"set", u.Username, true, false, "john", true, `"john"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.present, tt.claim.Present())
+			assert.Equal(t, tt.null, tt.claim.Null())
+			v, ok := tt.claim.Value()
+			assert.Equal(t, tt.value, v)
+			assert.Equal(t, tt.ok, ok)
+			assert.Equal(t, tt.value, tt.claim.Get())
+			assert.Equal(t, tt.rendered, tt.claim.String())
+		})
+	}
+}
+
+// TestUserInfoJSONRoundTrip checks against golden files that decoding then
+// encoding keeps every claim's state: absent stays absent, null stays null.
+func TestUserInfoJSONRoundTrip(t *testing.T) {
+	for _, name := range []string{"userinfo_full", "userinfo_minimal"} {
+		t.Run(name, func(t *testing.T) {
+			in, err := os.ReadFile(filepath.Join("testdata", "claims", name+".json"))
+			require.NoError(t, err)
+			var u UserInfo
+			require.NoError(t, json.Unmarshal(in, &u))
+			out, err := json.Marshal(u)
+			require.NoError(t, err)
+
+			var want, got map[string]any
+			require.NoError(t, json.Unmarshal(in, &want))
+			require.NoError(t, json.Unmarshal(out, &got))
+			delete(want, "favorite_weapon") // custom claims are read through Claims(v)
+			assert.Equal(t, want, got)
+		})
+	}
+}
+
+func TestUserInfoTypedClaims(t *testing.T) {
+	in, err := os.ReadFile(filepath.Join("testdata", "claims", "userinfo_full.json"))
+	require.NoError(t, err)
+	var u UserInfo
+	require.NoError(t, json.Unmarshal(in, &u))
+	u.raw = in
+
+	created, ok := u.CreatedAt.Value()
+	require.True(t, ok)
+	assert.Equal(t, time.Date(2023, 11, 14, 22, 13, 20, 123_000_000, time.UTC), created.Time().UTC(), "created_at is in milliseconds")
+	assert.True(t, u.PhoneNumber.Null())
+	assert.Equal(t, ClaimOf(false), u.PhoneNumberVerified)
+	assert.Equal(t, "US", u.Address.Get().Country)
+	assert.JSONEq(t, `{"plan":"pro","seats":3}`, string(u.CustomData.Get()))
+	assert.Equal(t, "gh-1", u.Identities.Get()["github"].UserID)
+	assert.True(t, u.SSOIdentities.Present())
+	assert.Empty(t, u.SSOIdentities.Get())
+	assert.Equal(t, []string{"org-1:member"}, u.OrganizationRoles.Get())
+	assert.Equal(t, "High Table", u.OrganizationData.Get()[0].Name)
+
+	var custom struct {
+		Weapon string `json:"favorite_weapon"`
+	}
+	require.NoError(t, u.Claims(&custom))
+	assert.Equal(t, "pencil", custom.Weapon)
+}
+
+func TestAudience(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    Audience
+		encoded string
+	}{
+		{`"a"`, Audience{"a"}, `"a"`},
+		{`["a"]`, Audience{"a"}, `"a"`},
+		{`["a","b"]`, Audience{"a", "b"}, `["a","b"]`},
+	}
+	for _, tt := range tests {
+		var a Audience
+		require.NoError(t, json.Unmarshal([]byte(tt.in), &a))
+		assert.Equal(t, tt.want, a)
+		b, err := json.Marshal(a)
+		require.NoError(t, err)
+		assert.Equal(t, tt.encoded, string(b))
+	}
+	var a Audience
+	assert.Error(t, json.Unmarshal([]byte(`{"x":1}`), &a))
+	assert.Error(t, json.Unmarshal([]byte(`[1]`), &a))
+}
+
+func TestNumericDate(t *testing.T) {
+	for in, want := range map[string]NumericDate{"1616446400": 1616446400, "1616446400.75": 1616446400, "1e3": 1000} {
+		var d NumericDate
+		require.NoError(t, json.Unmarshal([]byte(in), &d), in)
+		assert.Equal(t, want, d, in)
+	}
+	for _, in := range []string{`"x"`, `1e400`, `true`} {
+		var d NumericDate
+		assert.Error(t, json.Unmarshal([]byte(in), &d), in)
+	}
+}
+
+func TestClaimConstructorsEncode(t *testing.T) {
+	v := struct {
+		A Claim[string] `json:"a,omitzero"`
+		B Claim[string] `json:"b,omitzero"`
+		C Claim[string] `json:"c,omitzero"`
+	}{A: ClaimOf("x"), B: NullClaim[string]()}
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal([]byte(`{"a":"x","b":null}`), b), string(b))
+}

@@ -1,0 +1,161 @@
+package logtotest
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// validateAuth checks an authorization request. When the client and
+// redirect_uri are valid, errors are to be redirected to the client
+// (redirectable is true and req is set); otherwise they are rendered.
+func (s *Server) validateAuth(p url.Values) (req *authRequest, e *oauthError, redirectable bool) {
+	for _, name := range []string{"client_id", "redirect_uri"} {
+		if len(p[name]) > 1 {
+			return nil, invalidRequest("'" + name + "' parameter must not be provided twice"), false
+		}
+	}
+	clientID := p.Get("client_id")
+	if clientID == "" {
+		return nil, missingParam("client_id"), false
+	}
+	s.mu.Lock()
+	app := s.apps[clientID]
+	if app != nil {
+		app = app.clone()
+	}
+	s.mu.Unlock()
+	if app == nil {
+		return nil, errorf(http.StatusBadRequest, "invalid_client", "client is invalid"), false
+	}
+	if app.Type == AppMachineToMachine {
+		return nil, errorf(http.StatusBadRequest, "unauthorized_client", "machine-to-machine applications cannot use the authorization endpoint"), false
+	}
+	redirectURI := p.Get("redirect_uri")
+	if redirectURI == "" {
+		return nil, missingParam("redirect_uri"), false
+	}
+	if !contains(app.RedirectURIs, redirectURI) {
+		return nil, errorf(http.StatusBadRequest, "invalid_redirect_uri", "redirect_uri did not match any of the client's registered redirect_uris"), false
+	}
+
+	req = &authRequest{clientID: clientID, redirectURI: redirectURI, state: p.Get("state")}
+	if e := s.checkAuthParams(p, app, req); e != nil {
+		return req, e, true
+	}
+	return req, nil, true
+}
+
+// checkAuthParams validates the parameters after client_id and redirect_uri
+// and fills req.
+func (s *Server) checkAuthParams(p url.Values, app *App, req *authRequest) *oauthError {
+	if d := duplicateParam(p, "resource"); d != "" {
+		return invalidRequest("'" + d + "' parameter must not be provided twice")
+	}
+	switch rt := p.Get("response_type"); rt {
+	case "":
+		return missingParam("response_type")
+	case "code":
+	default:
+		return errorf(http.StatusBadRequest, "unsupported_response_type", "unsupported response_type requested")
+	}
+
+	scope := p.Get("scope")
+	if scope == "" {
+		return missingParam("scope")
+	}
+	req.scopes = scopeList(scope)
+	if !contains(req.scopes, "openid") {
+		return invalidRequest("openid scope must be requested")
+	}
+
+	req.prompts = scopeList(p.Get("prompt"))
+	for _, pr := range req.prompts {
+		if pr != "login" && pr != "consent" && pr != "none" {
+			return invalidRequest("unsupported prompt value requested")
+		}
+	}
+	if contains(req.prompts, "none") && len(req.prompts) > 1 {
+		return invalidRequest("prompt none must only be used alone")
+	}
+	// offline_access needs an explicit consent prompt (OIDC Core 11).
+	if !contains(req.prompts, "consent") {
+		req.scopes = without(req.scopes, "offline_access")
+	}
+
+	if e := checkPKCEParams(p, app); e != nil {
+		return e
+	}
+	req.challenge = p.Get("code_challenge")
+
+	for _, v := range p["resource"] {
+		for _, ind := range strings.Split(v, ",") {
+			if ind = strings.TrimSpace(ind); ind != "" {
+				req.resources = appendUnique(req.resources, ind)
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ind := range req.resources {
+		if ind != organizationsResource && s.resources[ind] == nil {
+			return invalidTarget("")
+		}
+	}
+	req.nonce = p.Get("nonce")
+	req.loginHint = p.Get("login_hint")
+	return nil
+}
+
+// checkPKCEParams applies oidc-provider's PKCE rules with Logto's policy
+// (required for public clients, S256 only).
+func checkPKCEParams(p url.Values, app *App) *oauthError {
+	challenge, method := p.Get("code_challenge"), p.Get("code_challenge_method")
+	if method == "" && challenge != "" {
+		return invalidRequest("code_challenge_method must be provided")
+	}
+	if method != "" {
+		if method != "S256" {
+			return invalidRequest("not supported value of code_challenge_method")
+		}
+		if challenge == "" {
+			return invalidRequest("code_challenge must be provided with code_challenge_method")
+		}
+	}
+	if challenge == "" {
+		if app.public() {
+			return invalidRequest("Authorization Server policy requires PKCE to be used for this request")
+		}
+		return nil
+	}
+	if !validPKCEString(challenge) {
+		return invalidRequest("code_challenge must be a string of 43 to 128 unreserved characters")
+	}
+	return nil
+}
+
+// validPKCEString checks the RFC 7636 syntax of a verifier or challenge.
+func validPKCEString(v string) bool {
+	if len(v) < 43 || len(v) > 128 {
+		return false
+	}
+	for _, c := range v {
+		ok := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// without returns list minus v.
+func without(list []string, v string) []string {
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		if x != v {
+			out = append(out, x)
+		}
+	}
+	return out
+}

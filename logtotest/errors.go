@@ -1,0 +1,88 @@
+package logtotest
+
+import (
+	"net/http"
+	"strings"
+)
+
+// oauthError is an OAuth 2.0 / OIDC error with its HTTP status.
+type oauthError struct {
+	status      int
+	code        string // error
+	description string // error_description
+}
+
+// Error implements error.
+func (e *oauthError) Error() string { return e.code + ": " + e.description }
+
+func errorf(status int, code, description string) *oauthError {
+	return &oauthError{status: status, code: code, description: description}
+}
+
+// Common errors, with oidc-provider's statuses and descriptions.
+func invalidRequest(desc string) *oauthError {
+	return errorf(http.StatusBadRequest, "invalid_request", desc)
+}
+
+func missingParam(name string) *oauthError {
+	return invalidRequest("missing required parameter '" + name + "'")
+}
+
+// invalidGrant has oidc-provider's generic description; the detail is not
+// exposed, as in Logto.
+func invalidGrant() *oauthError {
+	return errorf(http.StatusBadRequest, "invalid_grant", "grant request is invalid")
+}
+
+func invalidTarget(desc string) *oauthError {
+	if desc == "" {
+		desc = "resource indicator is missing, or unknown"
+	}
+	return errorf(http.StatusBadRequest, "invalid_target", desc)
+}
+
+func invalidClient() *oauthError {
+	return errorf(http.StatusUnauthorized, "invalid_client", "client authentication failed")
+}
+
+func accessDenied(desc string) *oauthError {
+	return errorf(http.StatusForbidden, "access_denied", desc)
+}
+
+func invalidToken() *oauthError {
+	return errorf(http.StatusUnauthorized, "invalid_token", "invalid token provided")
+}
+
+// writeOAuthError writes e in Logto's shape:
+// {"code":"oidc.<error>","message":...,"error":...,"error_description":...}
+// (plus error_uri for invalid_grant). With ?parse_error=false only error and
+// error_description are sent, like Logto.
+func writeOAuthError(w http.ResponseWriter, r *http.Request, e *oauthError) {
+	body := map[string]any{"error": e.code, "error_description": e.description}
+	if r.URL.Query().Get("parse_error") != "false" {
+		body["code"] = "oidc." + e.code
+		body["message"] = logtoMessage(e)
+		if e.code == "invalid_grant" {
+			body["error_uri"] = "https://openid.sh/debug/invalid_grant"
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if r.URL.Path == "/oidc/me" {
+		w.Header().Set("WWW-Authenticate", `Bearer error="`+e.code+`", error_description="`+strings.ReplaceAll(e.description, `"`, `'`)+`"`)
+	}
+	writeJSON(w, e.status, body)
+}
+
+// logtoMessage mimics Logto's i18n message: the description, capitalised,
+// with a final period.
+func logtoMessage(e *oauthError) string {
+	m := e.description
+	if m == "" {
+		m = e.code
+	}
+	m = strings.ToUpper(m[:1]) + m[1:]
+	if !strings.HasSuffix(m, ".") {
+		m += "."
+	}
+	return m
+}

@@ -1,0 +1,113 @@
+package logtotest_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gologto/logto/logtotest"
+)
+
+// In tests, use logtotest.NewServer(t), which also registers Close with
+// t.Cleanup; Start is its counterpart for programs without a testing.TB.
+func ExampleStart() {
+	srv, err := logtotest.Start()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+
+	resp, err := http.Get(srv.Issuer() + "/.well-known/openid-configuration")
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Issuer        string `json:"issuer"`
+		TokenEndpoint string `json:"token_endpoint"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		panic(err)
+	}
+	fmt.Println(doc.Issuer == srv.URL()+"/oidc")
+	fmt.Println(strings.TrimPrefix(doc.TokenEndpoint, srv.URL()))
+	fmt.Println(srv.RequestCount(logtotest.EndpointDiscovery))
+	// Output:
+	// true
+	// /oidc/token
+	// 1
+}
+
+func ExampleServer_Authorize() {
+	srv, err := logtotest.Start()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	srv.AddApp(logtotest.App{ID: "my-app", Secret: "my-secret", RedirectURIs: []string{"http://localhost:3000/callback"}})
+	srv.AddUser(logtotest.User{ID: "user-1", Username: "jane", Name: "Jane"})
+
+	authURL := srv.Issuer() + "/auth?" + url.Values{
+		"client_id":     {"my-app"},
+		"redirect_uri":  {"http://localhost:3000/callback"},
+		"response_type": {"code"},
+		"scope":         {"openid offline_access profile"},
+		"prompt":        {"consent"},
+		"state":         {"xyz"},
+	}.Encode()
+	callback, err := srv.Authorize(authURL, "user-1")
+	if err != nil {
+		panic(err)
+	}
+	cb, _ := url.Parse(callback)
+	fmt.Println(cb.Query().Get("state"), cb.Query().Get("iss") == srv.Issuer())
+
+	req, _ := http.NewRequest(http.MethodPost, srv.Issuer()+"/token", strings.NewReader(url.Values{
+		"grant_type":   {"authorization_code"},
+		"code":         {cb.Query().Get("code")},
+		"redirect_uri": {"http://localhost:3000/callback"},
+	}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("my-app", "my-secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		TokenType    string `json:"token_type"`
+		Scope        string `json:"scope"`
+		RefreshToken string `json:"refresh_token"`
+		IDToken      string `json:"id_token"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	fmt.Println(resp.StatusCode, tok.TokenType, tok.Scope)
+	fmt.Println(tok.RefreshToken != "", tok.IDToken != "")
+	// Output:
+	// xyz true
+	// 200 Bearer openid offline_access profile
+	// true true
+}
+
+func ExampleServer_FailNext() {
+	srv, err := logtotest.Start()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	srv.FailNext(logtotest.EndpointJWKS, http.StatusServiceUnavailable, `{"error":"unavailable"}`)
+
+	for i := 0; i < 2; i++ {
+		resp, err := http.Get(srv.Issuer() + "/jwks")
+		if err != nil {
+			panic(err)
+		}
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode)
+	}
+	// Output:
+	// 503
+	// 200
+}

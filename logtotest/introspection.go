@@ -1,0 +1,41 @@
+package logtotest
+
+import "net/http"
+
+// handleIntrospection is the token introspection endpoint (RFC 7662) for
+// opaque access tokens and refresh tokens of the calling client.
+func (s *Server) handleIntrospection(w http.ResponseWriter, r *http.Request) {
+	app, token, e := s.tokenRequest(w, r, "introspected via the introspection_endpoint")
+	if e != nil {
+		writeOAuthError(w, r, e)
+		return
+	}
+	resp := map[string]any{"active": false}
+	s.mu.Lock()
+	if at := s.liveAccessTokenLocked(token); at != nil && at.clientID == app.ID {
+		resp = map[string]any{
+			"active":     true,
+			"sub":        at.userID,
+			"client_id":  at.clientID,
+			"scope":      joinScopes(at.scopes),
+			"exp":        at.expiresAt.Unix(),
+			"iat":        at.issuedAt.Unix(),
+			"iss":        s.Issuer(),
+			"token_type": "Bearer",
+		}
+	} else if rt, g := s.liveRefreshTokenLocked(token); rt != nil && rt.clientID == app.ID && s.reusableLocked(rt) {
+		resp = map[string]any{
+			"active":     true,
+			"sub":        g.userID,
+			"client_id":  rt.clientID,
+			"scope":      joinScopes(rt.scopes),
+			"exp":        rt.expiresAt.Unix(),
+			"iat":        rt.issuedAt.Unix(),
+			"iss":        s.Issuer(),
+			"token_type": "refresh_token",
+		}
+	}
+	s.mu.Unlock()
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, resp)
+}

@@ -1,0 +1,79 @@
+package logtotest_test
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gologto/logto/logtotest"
+)
+
+func TestLoginPage(t *testing.T) {
+	srv := newFixture(t, logtotest.WithLoginPage())
+	p := authParams(webID, "openid offline_access profile")
+	p.Set("login_hint", "bob")
+
+	// /oidc/auth sends the browser to the sign-in page.
+	resp, _ := getAuth(t, srv, p)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	loc := resp.Header.Get("Location")
+	require.True(t, strings.HasPrefix(loc, "/sign-in?uid="), loc)
+	uid := strings.TrimPrefix(loc, "/sign-in?uid=")
+
+	page := func(resp *http.Response) string {
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	resp, err := http.Get(srv.URL() + loc)
+	require.NoError(t, err)
+	html := page(resp)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, resp.Header.Get("Content-Type"), "text/html")
+	for _, want := range []string{
+		"<title>Sign in</title>", `id="sign-in-form"`, `method="POST"`, `action="/sign-in"`,
+		`name="uid" value="` + uid + `"`, `name="username" id="username" value="bob"`, `id="submit"`, "Continue",
+	} {
+		assert.Contains(t, html, want)
+	}
+
+	submit := func(username string) *http.Response {
+		resp, err := noRedirect.PostForm(srv.URL()+"/sign-in", url.Values{"uid": {uid}, "username": {username}})
+		require.NoError(t, err)
+		return resp
+	}
+	resp = submit("nobody")
+	html = page(resp)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, html, "Unknown user")
+	assert.Contains(t, html, `value="nobody"`)
+
+	resp = submit("alice")
+	page(resp)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	cb, err := url.Parse(resp.Header.Get("Location"))
+	require.NoError(t, err)
+	assert.Equal(t, "st-1", cb.Query().Get("state"))
+	tok := exchange(t, srv, cb.Query().Get("code"))
+	_, claims := verifyJWT(t, srv, str(tok["id_token"]))
+	assert.Equal(t, "u-alice", claims["sub"])
+	assert.NotEmpty(t, tok["refresh_token"])
+
+	// The interaction is used up.
+	resp = submit("alice")
+	page(resp)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Equal(t, 4, srv.RequestCount(logtotest.EndpointSignIn))
+
+	// Auto-login and Authorize bypass the page.
+	q := authorize(t, srv, "u-bob", p)
+	assert.NotEmpty(t, q.Get("code"))
+	srv.SetAutoLogin("u-bob")
+	resp, _ = getAuth(t, srv, p)
+	assert.Equal(t, http.StatusFound, resp.StatusCode)
+}

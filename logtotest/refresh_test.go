@@ -1,0 +1,283 @@
+package logtotest_test
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gologto/logto/logtotest"
+)
+
+func TestRefreshOpaque(t *testing.T) {
+	srv := newFixture(t)
+	first := signIn(t, srv, "u-alice", "openid offline_access profile", nil)
+	rt := str(first["refresh_token"])
+	srv.Advance(time.Minute)
+
+	status, body := refresh(t, srv, false, rt, nil)
+	require.Equal(t, http.StatusOK, status, body)
+	assert.NotEqual(t, first["access_token"], body["access_token"])
+	assert.Equal(t, rt, body["refresh_token"], "confidential apps do not rotate")
+	assert.Equal(t, "openid offline_access profile", body["scope"])
+	_, claims := verifyJWT(t, srv, str(body["id_token"]))
+	_, firstClaims := verifyJWT(t, srv, str(first["id_token"]))
+	assert.Equal(t, "u-alice", claims["sub"])
+	assert.EqualValues(t, srv.Now().Unix(), claims["iat"])
+	assert.Equal(t, firstClaims["auth_time"], claims["auth_time"])
+	assert.Equal(t, "Alice Liddell", claims["name"])
+
+	// Down-scoped refresh without openid: no ID token.
+	status, body = refresh(t, srv, false, rt, url.Values{"scope": {"offline_access"}})
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Nil(t, body["id_token"])
+	assert.Equal(t, "offline_access", body["scope"])
+
+	// Scope wider than granted.
+	status, body = refresh(t, srv, false, rt, url.Values{"scope": {"openid email"}})
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Equal(t, "invalid_scope", body["error"])
+
+	// Another client's refresh token.
+	status, body = refresh(t, srv, true, rt, nil)
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Equal(t, "invalid_grant", body["error"])
+	assert.True(t, srv.RefreshTokenActive(rt))
+}
+
+func TestRefreshResourceToken(t *testing.T) {
+	srv := newFixture(t)
+	first := signIn(t, srv, "u-alice", "openid offline_access read write", url.Values{"resource": {apiA, apiB}})
+	rt := str(first["refresh_token"])
+
+	tests := []struct {
+		name      string
+		extra     url.Values
+		wantAud   string
+		wantScope string
+		wantTTL   float64
+	}{
+		{"role scopes intersected with requested", url.Values{"resource": {apiA}}, apiA, "read", 3600},
+		{"narrowed by scope param", url.Values{"resource": {apiA}, "scope": {"openid write"}}, apiA, "", 3600},
+		{"resource with its own TTL and no granted scope", url.Values{"resource": {apiB}}, apiB, "", 300},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := refresh(t, srv, false, rt, tt.extra)
+			require.Equal(t, http.StatusOK, status, body)
+			assert.Equal(t, tt.wantScope, body["scope"])
+			assert.Equal(t, tt.wantTTL, body["expires_in"])
+			h, claims := verifyJWT(t, srv, str(body["access_token"]))
+			assert.Equal(t, "at+jwt", h["typ"])
+			assert.Equal(t, srv.SigningKID(), h["kid"])
+			assert.Equal(t, tt.wantAud, claims["aud"])
+			assert.Equal(t, tt.wantScope, claims["scope"])
+			assert.Equal(t, "u-alice", claims["sub"])
+			assert.Equal(t, webID, claims["client_id"])
+			assert.Equal(t, srv.Issuer(), claims["iss"])
+			assert.NotEmpty(t, claims["jti"])
+			assert.EqualValues(t, srv.Now().Unix(), claims["iat"])
+			assert.EqualValues(t, srv.Now().Unix()+int64(tt.wantTTL), claims["exp"])
+		})
+	}
+
+	t.Run("resource not requested at auth", func(t *testing.T) {
+		other := signIn(t, srv, "u-alice", "openid offline_access read", url.Values{"resource": {apiB}})
+		status, body := refresh(t, srv, false, str(other["refresh_token"]), url.Values{"resource": {apiA}})
+		assert.Equal(t, http.StatusBadRequest, status)
+		assert.Equal(t, "invalid_target", body["error"])
+	})
+}
+
+func TestOrganizationTokens(t *testing.T) {
+	srv := newFixture(t)
+	orgScope := "openid offline_access urn:logto:scope:organizations read:org write"
+	extra := url.Values{"resource": {apiA, "urn:logto:resource:organizations"}}
+	alice := str(signIn(t, srv, "u-alice", orgScope, extra)["refresh_token"])
+	bob := str(signIn(t, srv, "u-bob", orgScope, extra)["refresh_token"])
+	noScope := str(signIn(t, srv, "u-alice", "openid offline_access read:org", nil)["refresh_token"])
+
+	tests := []struct {
+		name       string
+		rt         string
+		extra      url.Values
+		wantStatus int
+		wantErr    string
+		wantAud    string
+		wantScope  string
+		wantOrg    any
+	}{
+		{"member", alice, url.Values{"organization_id": {"org1"}}, 200, "", "urn:logto:organization:org1", "read:org", nil},
+		{"member narrowed", alice, url.Values{"organization_id": {"org1"}, "scope": {"openid urn:logto:scope:organizations"}}, 200, "", "urn:logto:organization:org1", "", nil},
+		{"member with resource", alice, url.Values{"organization_id": {"org1"}, "resource": {apiA}}, 200, "", apiA, "write", "org1"},
+		{"non-member", bob, url.Values{"organization_id": {"org1"}}, 403, "access_denied", "", "", nil},
+		{"other organization", alice, url.Values{"organization_id": {"org2"}}, 403, "access_denied", "", "", nil},
+		{"missing organizations scope", noScope, url.Values{"organization_id": {"org1"}}, 403, "insufficient_scope", "", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := refresh(t, srv, false, tt.rt, tt.extra)
+			require.Equal(t, tt.wantStatus, status, body)
+			if tt.wantErr != "" {
+				assert.Equal(t, tt.wantErr, body["error"])
+				assert.Equal(t, "oidc."+tt.wantErr, body["code"])
+				return
+			}
+			assert.EqualValues(t, 3600, body["expires_in"])
+			assert.Equal(t, tt.wantScope, body["scope"])
+			assert.NotEmpty(t, body["id_token"])
+			_, claims := verifyJWT(t, srv, str(body["access_token"]))
+			assert.Equal(t, tt.wantAud, claims["aud"])
+			assert.Equal(t, tt.wantScope, claims["scope"])
+			assert.Equal(t, tt.wantOrg, claims["organization_id"])
+		})
+	}
+}
+
+func TestRefreshRotationAndReuse(t *testing.T) {
+	srv := newFixture(t)
+	first := signInSPA(t, srv, "u-alice", "openid offline_access", nil)
+	rt1 := str(first["refresh_token"])
+
+	status, body := refresh(t, srv, true, rt1, nil)
+	require.Equal(t, http.StatusOK, status, body)
+	rt2 := str(body["refresh_token"])
+	require.NotEmpty(t, rt2)
+	assert.NotEqual(t, rt1, rt2, "public apps rotate")
+	assert.False(t, srv.RefreshTokenActive(rt1))
+	assert.True(t, srv.RefreshTokenActive(rt2))
+
+	// Reusing the rotated-away token revokes the whole grant.
+	status, body = refresh(t, srv, true, rt1, nil)
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Equal(t, "invalid_grant", body["error"])
+	assert.False(t, srv.RefreshTokenActive(rt2))
+	status, _ = refresh(t, srv, true, rt2, nil)
+	assert.Equal(t, http.StatusBadRequest, status)
+}
+
+func TestRefreshRotationPolicies(t *testing.T) {
+	tests := []struct {
+		name     string
+		app      logtotest.App
+		rotates  bool
+		withPKCE bool
+	}{
+		{"confidential always", logtotest.App{ID: "c1", Secret: "s", RefreshTokenRotation: logtotest.RotateAlways}, true, false},
+		{"public never", logtotest.App{ID: "p1", Type: logtotest.AppNative, RefreshTokenRotation: logtotest.RotateNever}, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newFixture(t)
+			tt.app.RedirectURIs = []string{redirectURI}
+			srv.AddApp(tt.app)
+			p := authParams(tt.app.ID, "openid offline_access")
+			verifier, challenge := newPKCE()
+			form := url.Values{"grant_type": {"authorization_code"}, "redirect_uri": {redirectURI}, "client_id": {tt.app.ID}}
+			if tt.withPKCE {
+				p.Set("code_challenge", challenge)
+				p.Set("code_challenge_method", "S256")
+				form.Set("code_verifier", verifier)
+			} else {
+				form.Set("client_secret", tt.app.Secret)
+			}
+			form.Set("code", authorize(t, srv, "u-alice", p).Get("code"))
+			status, body := postForm(t, srv, "/oidc/token", form, "", "")
+			require.Equal(t, http.StatusOK, status, body)
+			rt := str(body["refresh_token"])
+
+			form = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {tt.app.ID}}
+			if !tt.withPKCE {
+				form.Set("client_secret", tt.app.Secret)
+			}
+			status, body = postForm(t, srv, "/oidc/token", form, "", "")
+			require.Equal(t, http.StatusOK, status, body)
+			assert.Equal(t, tt.rotates, body["refresh_token"] != rt)
+			assert.Equal(t, !tt.rotates, srv.RefreshTokenActive(rt))
+		})
+	}
+}
+
+func TestRefreshReuseInterval(t *testing.T) {
+	srv := newFixture(t, logtotest.WithRefreshTokenReuseInterval(3*time.Second))
+	rt1 := str(signInSPA(t, srv, "u-alice", "openid offline_access", nil)["refresh_token"])
+	status, _ := refresh(t, srv, true, rt1, nil)
+	require.Equal(t, http.StatusOK, status)
+
+	srv.Advance(2 * time.Second)
+	status, body := refresh(t, srv, true, rt1, nil)
+	require.Equal(t, http.StatusOK, status, "within the leeway")
+	assert.NotEqual(t, rt1, body["refresh_token"])
+
+	srv.Advance(2 * time.Second)
+	status, _ = refresh(t, srv, true, rt1, nil)
+	assert.Equal(t, http.StatusBadRequest, status)
+}
+
+func TestRefreshTokenExpiryAndRevocationByUser(t *testing.T) {
+	srv := newFixture(t, logtotest.WithRefreshTokenTTL(24*time.Hour))
+	rt := str(signInSPA(t, srv, "u-alice", "openid offline_access", nil)["refresh_token"])
+
+	srv.Advance(23 * time.Hour)
+	status, body := refresh(t, srv, true, rt, nil)
+	require.Equal(t, http.StatusOK, status)
+	rt = str(body["refresh_token"])
+
+	srv.Advance(time.Hour) // rotation does not extend the lifetime
+	assert.False(t, srv.RefreshTokenActive(rt))
+	status, body = refresh(t, srv, true, rt, nil)
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Equal(t, "invalid_grant", body["error"])
+
+	web := str(signIn(t, srv, "u-alice", "openid offline_access", nil)["refresh_token"])
+	srv.RevokeGrantsOf("u-alice")
+	assert.False(t, srv.RefreshTokenActive(web))
+
+	bob := str(signIn(t, srv, "u-bob", "openid offline_access", nil)["refresh_token"])
+	srv.UpdateUser("u-bob", func(u *logtotest.User) { u.Suspended = true })
+	status, body = refresh(t, srv, false, bob, nil)
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Equal(t, "invalid_grant", body["error"])
+}
+
+func TestClientCredentials(t *testing.T) {
+	srv := newFixture(t)
+	tests := []struct {
+		name       string
+		form       url.Values
+		wantStatus int
+		wantErr    string
+		wantAud    string
+		wantScope  string
+	}{
+		{"resource, all scopes", url.Values{"resource": {apiA}}, 200, "", apiA, "read write"},
+		{"resource, requested scope", url.Values{"resource": {apiA}, "scope": {"write admin"}}, 200, "", apiA, "write"},
+		{"organization", url.Values{"organization_id": {"org1"}}, 200, "", "urn:logto:organization:org1", "read:org write:org"},
+		{"neither resource nor organization", url.Values{}, 400, "invalid_target", "", ""},
+		{"unknown resource", url.Values{"resource": {"https://nope.example"}}, 400, "invalid_target", "", ""},
+		{"foreign organization", url.Values{"organization_id": {"org2"}}, 403, "access_denied", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.form.Set("grant_type", "client_credentials")
+			status, body := postForm(t, srv, "/oidc/token", tt.form, m2mID, m2mSecret)
+			require.Equal(t, tt.wantStatus, status, body)
+			if tt.wantErr != "" {
+				assert.Equal(t, tt.wantErr, body["error"])
+				return
+			}
+			assert.Equal(t, tt.wantScope, body["scope"])
+			assert.Nil(t, body["refresh_token"])
+			assert.Nil(t, body["id_token"])
+			h, claims := verifyJWT(t, srv, str(body["access_token"]))
+			assert.Equal(t, "at+jwt", h["typ"])
+			assert.Equal(t, m2mID, claims["sub"])
+			assert.Equal(t, m2mID, claims["client_id"])
+			assert.Equal(t, tt.wantAud, claims["aud"])
+			assert.Equal(t, tt.wantScope, claims["scope"])
+		})
+	}
+}

@@ -1,0 +1,62 @@
+package logtotest
+
+import "time"
+
+// organizationTokenTTL is the lifetime of organization tokens (Logto's
+// reserved-resource TTL).
+const organizationTokenTTL = time.Hour
+
+// organizationAudience is the aud of organization tokens.
+func organizationAudience(orgID string) string { return "urn:logto:organization:" + orgID }
+
+// userResourceScopesLocked returns the scopes of resource the user holds
+// through global roles.
+func (s *Server) userResourceScopesLocked(u *User, resource string) []string {
+	var out []string
+	for _, role := range u.Roles {
+		out = appendUnique(out, s.roles[role][resource]...)
+	}
+	return out
+}
+
+// orgScopesLocked returns the organization scopes of organization roles.
+func (s *Server) orgScopesLocked(roles []string) []string {
+	var out []string
+	for _, role := range roles {
+		if r := s.orgRoles[role]; r != nil {
+			out = appendUnique(out, r.scopes...)
+		}
+	}
+	return out
+}
+
+// orgResourceScopesLocked returns the scopes of resource granted by
+// organization roles.
+func (s *Server) orgResourceScopesLocked(roles []string, resource string) []string {
+	var out []string
+	for _, role := range roles {
+		if r := s.orgRoles[role]; r != nil {
+			out = appendUnique(out, r.resourceScopes[resource]...)
+		}
+	}
+	return out
+}
+
+// resourceTTLLocked returns the access token lifetime for a resource.
+func (s *Server) resourceTTLLocked(indicator string) time.Duration {
+	if r := s.resources[indicator]; r != nil && r.AccessTokenTTL > 0 {
+		return r.AccessTokenTTL
+	}
+	return s.opts.accessTTL
+}
+
+// rotates reports whether refreshing with app rotates the refresh token.
+func rotates(app *App) bool {
+	switch app.RefreshTokenRotation {
+	case RotateAlways:
+		return true
+	case RotateNever:
+		return false
+	}
+	return app.public()
+}
