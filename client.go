@@ -53,6 +53,7 @@ type core struct {
 	meta    atomic.Pointer[providerMeta]
 	flights singleflight.Group
 	recent  recentRefreshes
+	rtLocks keyedMutex
 
 	tokenCache  rawCache[*decodedTokens]
 	claimsCache rawCache[*decodedClaims]

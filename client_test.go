@@ -665,3 +665,45 @@ func TestConcurrentRefreshSendsOneRequest(t *testing.T) {
 	rt, _ := f.client.GetRefreshToken(ctx)
 	assert.True(t, srv.RefreshTokenActive(rt))
 }
+
+// TestConcurrentRefreshOfDifferentTokensWithRotation asks at once for an
+// API token, an organization token and an organization-scoped API token
+// with a public client, whose refresh token Logto rotates on every use.
+// The requests must run one after the other, each with the refresh token
+// the previous one produced: none may spend a rotated token (which Logto
+// treats as theft, revoking the session).
+func TestConcurrentRefreshOfDifferentTokensWithRotation(t *testing.T) {
+	ctx := context.Background()
+	srv := newProvider(t)
+	f := newFixtureWith(t, srv, logto.LogtoConfig{Endpoint: srv.URL(), AppId: spaID, Scopes: allScopes(), Resources: []string{apiResource}})
+	f.signIn(t, aliceID)
+	srv.ResetRequests()
+
+	calls := []func(c *logto.LogtoClient) (string, error){
+		func(c *logto.LogtoClient) (string, error) { return c.GetAccessToken(ctx, apiResource) },
+		func(c *logto.LogtoClient) (string, error) { return c.GetOrganizationToken(ctx, memberOrg) },
+		func(c *logto.LogtoClient) (string, error) { return c.GetOrganizationAccessToken(ctx, memberOrg, apiResource) },
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 30)
+	for i := range errs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c := f.client
+			if i%2 == 1 {
+				c = f.client.WithStorage(f.store) // another request of the same session
+			}
+			_, errs[i] = calls[i%len(calls)](c)
+		}(i)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 3, srv.RequestCount(logtotest.EndpointToken), "one request per token")
+	rt, err := f.client.GetRefreshToken(ctx)
+	require.NoError(t, err)
+	assert.True(t, srv.RefreshTokenActive(rt), "the stored refresh token is the newest")
+	assert.True(t, f.client.IsAuthenticated(ctx))
+}

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"sync"
 	"time"
 )
 
@@ -119,13 +117,6 @@ func (c *LogtoClient) accessToken(ctx context.Context, key tokenKey) (cachedToke
 	return c.refresh(ctx, key)
 }
 
-// refreshResult is what one refresh request produced.
-type refreshResult struct {
-	resp   *tokenResponse
-	claims *IdTokenClaims // verified claims of resp.IDToken, if any
-	at     time.Time
-}
-
 // refresh fetches a new access token for key with the session's refresh
 // token and stores what the response carried.
 func (c *LogtoClient) refresh(ctx context.Context, key tokenKey) (cachedToken, error) {
@@ -143,14 +134,20 @@ func (c *LogtoClient) refresh(ctx context.Context, key tokenKey) (cachedToken, e
 		}
 	}
 	res, err := c.core.refreshShared(ctx, rt, key, previous)
-	if err != nil {
-		var oe *OAuthError
-		if errors.As(err, &oe) && oe.Code == "invalid_grant" {
+	if isInvalidGrant(err) {
+		// Another view of this session may have rotated the refresh token
+		// meanwhile: the session is over only if ours is still current.
+		if cur, gerr := c.storage.Get(ctx, StorageKeyRefreshToken); gerr == nil && cur != "" && cur != rt {
+			res, err = c.core.refreshShared(ctx, cur, key, previous)
+		}
+		if isInvalidGrant(err) {
 			if cerr := c.clearTokens(ctx); cerr != nil {
 				return cachedToken{}, fmt.Errorf("%w: %w (clearing tokens: %w)", ErrSessionExpired, err, cerr)
 			}
 			return cachedToken{}, fmt.Errorf("%w: %w", ErrSessionExpired, err)
 		}
+	}
+	if err != nil {
 		return cachedToken{}, err
 	}
 	entry := cachedToken{
@@ -158,20 +155,26 @@ func (c *LogtoClient) refresh(ctx context.Context, key tokenKey) (cachedToken, e
 		ExpiresAt: res.at.Unix() + int64(res.resp.ExpiresIn),
 		Scope:     res.resp.Scope,
 	}
-	if err := c.storeRefresh(ctx, key, entry, res.resp); err != nil {
+	if err := c.storeRefresh(ctx, key, entry, res); err != nil {
 		return cachedToken{}, err
 	}
 	return entry, nil
 }
 
-// storeRefresh writes a refresh response: the rotated refresh token first
-// (the old one may be spent), then the new ID token, then the cache entry.
-// A response without refresh_token keeps the stored one.
-func (c *LogtoClient) storeRefresh(ctx context.Context, key tokenKey, entry cachedToken, resp *tokenResponse) error {
+func isInvalidGrant(err error) bool {
+	var oe *OAuthError
+	return errors.As(err, &oe) && oe.Code == "invalid_grant"
+}
+
+// storeRefresh writes a refresh result: the refresh token valid after it
+// first (the old one may be spent), then the new ID token, then the cache
+// entry. A response without refresh_token keeps the refresh token used.
+func (c *LogtoClient) storeRefresh(ctx context.Context, key tokenKey, entry cachedToken, res *refreshResult) error {
+	resp := res.resp
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if resp.RefreshToken != "" {
-		if err := c.storage.Set(ctx, StorageKeyRefreshToken, resp.RefreshToken); err != nil {
+	if cur, err := c.storage.Get(ctx, StorageKeyRefreshToken); err != nil || cur != res.refreshToken {
+		if err := c.storage.Set(ctx, StorageKeyRefreshToken, res.refreshToken); err != nil {
 			return fmt.Errorf("%w: write %s: %w", ErrStorage, StorageKeyRefreshToken, err)
 		}
 	}
@@ -209,115 +212,4 @@ func (c *LogtoClient) clearTokens(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// refreshShared sends the refresh request for (rt, key), shared by every
-// concurrent caller with the same refresh token and key, across all views
-// of the client. A result stays reusable for recentWindow, so a caller that
-// read the old refresh token just before another rotated it does not spend
-// it a second time (which Logto would treat as token reuse).
-func (c *core) refreshShared(ctx context.Context, rt string, key tokenKey, previous *IdTokenClaims) (*refreshResult, error) {
-	fk := rt + "\x00" + key.String()
-	if r := c.recent.get(fk, c.set.now()); r != nil {
-		return r, nil
-	}
-	for attempt := 0; ; attempt++ {
-		r, err := c.refreshFlight(ctx, fk, rt, key, previous)
-		// The shared request ran with the context of the caller that
-		// started it; if that caller gave up, try again with ours.
-		if err != nil && attempt == 0 && ctx.Err() == nil &&
-			(errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-			continue
-		}
-		return r, err
-	}
-}
-
-func (c *core) refreshFlight(ctx context.Context, fk, rt string, key tokenKey, previous *IdTokenClaims) (*refreshResult, error) {
-	v, err, _ := c.flights.Do(fk, func() (any, error) {
-		if r := c.recent.get(fk, c.set.now()); r != nil {
-			return r, nil
-		}
-		r, err := c.doRefresh(ctx, rt, key, previous)
-		if err != nil {
-			return nil, err
-		}
-		c.recent.put(fk, r)
-		if nrt := r.resp.RefreshToken; nrt != "" && nrt != rt {
-			// A caller that already reads the rotated refresh token, but
-			// not yet the new access token, gets this result too.
-			c.recent.put(nrt+"\x00"+key.String(), r)
-		}
-		return r, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*refreshResult), nil
-}
-
-func (c *core) doRefresh(ctx context.Context, rt string, key tokenKey, previous *IdTokenClaims) (*refreshResult, error) {
-	m, err := c.provider(ctx)
-	if err != nil {
-		return nil, err
-	}
-	form := url.Values{
-		"grant_type":    {"refresh_token"},
-		"refresh_token": {rt},
-	}
-	if key.resource != "" {
-		form.Set("resource", key.resource)
-	}
-	if key.organizationID != "" {
-		form.Set("organization_id", key.organizationID)
-	}
-	at := c.set.now()
-	tr, err := c.postToken(ctx, m, form)
-	if err != nil {
-		return nil, wrapf(err, "refresh access token")
-	}
-	res := &refreshResult{resp: tr, at: at}
-	if tr.IDToken != "" {
-		claims, err := c.verifyIDToken(ctx, m, tr.IDToken, idTokenCheck{previous: previous})
-		if err != nil {
-			return nil, err
-		}
-		res.claims = &claims
-		c.claimsCache.put(tr.IDToken, &decodedClaims{raw: tr.IDToken, claims: claims})
-	}
-	return res, nil
-}
-
-// recentWindow is how long a refresh result answers callers still holding
-// the refresh token it spent.
-const recentWindow = 10 * time.Second
-
-// recentRefreshes remembers refresh results for recentWindow.
-type recentRefreshes struct {
-	mu sync.Mutex
-	m  map[string]*refreshResult
-}
-
-func (r *recentRefreshes) get(k string, now time.Time) *refreshResult {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	res := r.m[k]
-	if res == nil || now.Sub(res.at) > recentWindow || now.Before(res.at) {
-		return nil
-	}
-	return res
-}
-
-func (r *recentRefreshes) put(k string, res *refreshResult) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.m == nil {
-		r.m = make(map[string]*refreshResult)
-	}
-	for old, v := range r.m {
-		if res.at.Sub(v.at) > recentWindow {
-			delete(r.m, old)
-		}
-	}
-	r.m[k] = res
 }
