@@ -1,0 +1,325 @@
+package apiauth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/gologto/logto/internal/httpx"
+	"github.com/gologto/logto/internal/jwks"
+	"github.com/gologto/logto/internal/oidcmeta"
+)
+
+// MaxTokenBytes bounds the size of a token the Verifier looks at.
+const MaxTokenBytes = 16 << 10
+
+// Config describes the API to protect.
+type Config struct {
+	// Endpoint is the Logto tenant URL; the issuer is Endpoint + "/oidc".
+	Endpoint string
+	// Audience is the API's resource indicator, e.g.
+	// "https://api.example.com". Tokens for other APIs are refused.
+	Audience string
+	// AcceptOrganizationTokens also accepts organization tokens (audience
+	// "urn:logto:organization:<id>"); pair it with RequireOrganization.
+	AcceptOrganizationTokens bool
+
+	// HTTPClient fetches discovery and keys; default: a client with a
+	// 30-second timeout (never http.DefaultClient).
+	HTTPClient *http.Client
+	// Leeway is the allowed clock skew for exp, nbf and iat; default 1 min.
+	Leeway time.Duration
+	// CacheSize bounds the verified-token cache; default 10000 tokens,
+	// negative disables it.
+	CacheSize int
+	// JWKSRefreshCooldown is the least time between two key refetches
+	// caused by unknown key ids; default 1 min.
+	JWKSRefreshCooldown time.Duration
+	// Now replaces time.Now, for tests.
+	Now func() time.Time
+	// Realm is sent in WWW-Authenticate; default the Audience.
+	Realm string
+	// InsecureAllowHTTP allows a plain-http Endpoint that is not loopback.
+	InsecureAllowHTTP bool
+}
+
+// Verifier verifies Logto access tokens for one API. It is safe for
+// concurrent use; create one per API and share it.
+type Verifier struct {
+	cfg    Config
+	issuer string
+	http   *http.Client
+
+	mu   sync.Mutex
+	keys *jwks.KeySet // nil until discovery succeeded
+
+	cache tokenCache
+}
+
+// NewVerifier checks cfg and returns a Verifier. It makes no request until
+// the first token arrives.
+func NewVerifier(cfg Config) (*Verifier, error) {
+	endpoint := strings.TrimRight(cfg.Endpoint, "/")
+	u, err := url.Parse(endpoint)
+	if err != nil || endpoint == "" || !oidcmeta.Allowed(endpoint, cfg.InsecureAllowHTTP) || u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("apiauth: Endpoint must be an absolute https URL (http only for loopback or with InsecureAllowHTTP)")
+	}
+	if cfg.Audience == "" && !cfg.AcceptOrganizationTokens {
+		return nil, errors.New("apiauth: Audience is required (or AcceptOrganizationTokens)")
+	}
+	if cfg.Leeway == 0 {
+		cfg.Leeway = time.Minute
+	}
+	if cfg.JWKSRefreshCooldown == 0 {
+		cfg.JWKSRefreshCooldown = time.Minute
+	}
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = 10000
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Realm == "" {
+		cfg.Realm = cfg.Audience
+	}
+	if cfg.Leeway < 0 || cfg.JWKSRefreshCooldown < 0 {
+		return nil, errors.New("apiauth: Leeway and JWKSRefreshCooldown must not be negative")
+	}
+	return &Verifier{
+		cfg:    cfg,
+		issuer: endpoint + "/oidc",
+		http:   httpx.NoRedirects(cfg.HTTPClient),
+		cache:  tokenCache{limit: cfg.CacheSize, m: map[[32]byte]cacheEntry{}},
+	}, nil
+}
+
+// Issuer returns the issuer tokens must name.
+func (v *Verifier) Issuer() string { return v.issuer }
+
+// Requirement is a check a route adds on top of a valid token.
+type Requirement func(*Claims) *Error
+
+// RequireScopes needs every one of scopes.
+func RequireScopes(scopes ...string) Requirement {
+	return func(c *Claims) *Error {
+		for _, s := range scopes {
+			if !c.HasScope(s) {
+				return &Error{Code: "insufficient_scope", Description: "the token lacks a required scope", Scope: scopes}
+			}
+		}
+		return nil
+	}
+}
+
+// RequireAnyScope needs at least one of scopes.
+func RequireAnyScope(scopes ...string) Requirement {
+	return func(c *Claims) *Error {
+		for _, s := range scopes {
+			if c.HasScope(s) {
+				return nil
+			}
+		}
+		return &Error{Code: "insufficient_scope", Description: "the token has none of the accepted scopes", Scope: scopes}
+	}
+}
+
+// RequireOrganization needs a token bound to organizationID: an
+// organization token for it, or an organization-scoped API token whose
+// organization_id claim names it.
+func RequireOrganization(organizationID string) Requirement {
+	return func(c *Claims) *Error {
+		if id, ok := c.IsOrganizationToken(); ok && id == organizationID {
+			return nil
+		}
+		if c.OrganizationID != "" && c.OrganizationID == organizationID {
+			return nil
+		}
+		return &Error{Code: "insufficient_scope", Description: "the token is not bound to the required organization"}
+	}
+}
+
+// Verify checks token and the requirements. A token verified before and
+// not yet expired is answered from the cache; requirements are checked
+// every time. The returned Claims are shared with the cache: read-only.
+func (v *Verifier) Verify(ctx context.Context, token string, reqs ...Requirement) (*Claims, error) {
+	if token == "" {
+		return nil, invalid("missing token", nil)
+	}
+	if len(token) > MaxTokenBytes {
+		return nil, invalid("token too large", nil)
+	}
+	now := v.cfg.Now()
+	key := sha256.Sum256([]byte(token))
+	c, ok := v.cache.get(key, now)
+	if !ok {
+		var err error
+		if c, err = v.verify(ctx, token, now); err != nil {
+			return nil, err
+		}
+		v.cache.put(key, c, c.Expiry.Time().Add(v.cfg.Leeway), now)
+	}
+	for _, r := range reqs {
+		if e := r(c); e != nil {
+			return nil, e
+		}
+	}
+	return c, nil
+}
+
+func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Claims, error) {
+	jws, err := jose.ParseSigned(token, jwks.Algorithms)
+	if err != nil || len(jws.Signatures) != 1 {
+		return nil, invalid("malformed token or unsupported algorithm", err)
+	}
+	typ, _ := jws.Signatures[0].Header.ExtraHeaders[jose.HeaderType].(string)
+	if t := strings.ToLower(typ); t != "at+jwt" && t != "application/at+jwt" {
+		return nil, invalid("token type is not at+jwt", nil)
+	}
+	keys, err := v.keySet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := keys.VerifySignature(ctx, token)
+	if err != nil {
+		if errors.Is(err, jwks.ErrNoKey) {
+			return nil, invalid("signature verification failed", err)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	c := &Claims{raw: payload}
+	if err := json.Unmarshal(payload, &c.AccessTokenClaims); err != nil {
+		return nil, invalid("malformed claims", err)
+	}
+	leeway := v.cfg.Leeway
+	switch {
+	case c.Issuer != v.issuer:
+		return nil, invalid("token issued by another issuer", nil)
+	case !v.audienceOK(c):
+		return nil, invalid("token is meant for another audience", nil)
+	case c.Subject == "":
+		return nil, invalid("sub is missing", nil)
+	case c.Expiry == 0:
+		return nil, invalid("exp is missing", nil)
+	case !now.Before(c.Expiry.Time().Add(leeway)):
+		return nil, invalid("token expired", nil)
+	case c.NotBefore != 0 && c.NotBefore.Time().After(now.Add(leeway)):
+		return nil, invalid("token not valid yet", nil)
+	case c.IssuedAt != 0 && c.IssuedAt.Time().After(now.Add(leeway)):
+		return nil, invalid("token issued in the future", nil)
+	}
+	return c, nil
+}
+
+func (v *Verifier) audienceOK(c *Claims) bool {
+	if v.cfg.Audience != "" && c.Audience.Contains(v.cfg.Audience) {
+		return true
+	}
+	if v.cfg.AcceptOrganizationTokens {
+		_, ok := c.IsOrganizationToken()
+		return ok
+	}
+	return false
+}
+
+// keySet discovers the tenant once and returns its key set; a failed
+// discovery is retried by the next call.
+func (v *Verifier) keySet(ctx context.Context) (*jwks.KeySet, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.keys != nil {
+		return v.keys, nil
+	}
+	m, err := oidcmeta.Fetch(ctx, v.http, v.issuer, httpx.DefaultMaxBody, v.cfg.InsecureAllowHTTP, "jwks_uri")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	v.keys = jwks.New(m.JWKSURI, v.http, httpx.DefaultMaxBody, v.cfg.JWKSRefreshCooldown, v.cfg.Now)
+	return v.keys, nil
+}
+
+// Middleware returns net/http middleware that lets a request through only
+// with a valid bearer token meeting reqs, and puts its Claims in the
+// request context (FromContext). Failures are answered per RFC 6750:
+// 401 with WWW-Authenticate error="invalid_token", 403 with
+// error="insufficient_scope" and the needed scope, 503 when the tenant's
+// keys cannot be fetched.
+func (v *Verifier) Middleware(reqs ...Requirement) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			token, ok := BearerToken(r)
+			if !ok {
+				v.challenge(w, http.StatusUnauthorized, nil)
+				return
+			}
+			c, err := v.Verify(r.Context(), token, reqs...)
+			if err != nil {
+				var e *Error
+				switch {
+				case errors.As(err, &e) && e.Code == "insufficient_scope":
+					v.challenge(w, http.StatusForbidden, e)
+				case errors.As(err, &e):
+					v.challenge(w, http.StatusUnauthorized, e)
+				default:
+					w.Header().Set("Content-Type", "application/json")
+					w.Header().Set("Retry-After", "5")
+					w.WriteHeader(http.StatusServiceUnavailable)
+					_, _ = w.Write([]byte(`{"error":"temporarily_unavailable"}`))
+				}
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), c)))
+		})
+	}
+}
+
+// BearerToken extracts the token of an "Authorization: Bearer" header.
+func BearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	const prefix = "bearer "
+	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return "", false
+	}
+	t := strings.TrimSpace(h[len(prefix):])
+	return t, t != ""
+}
+
+func (v *Verifier) challenge(w http.ResponseWriter, status int, e *Error) {
+	var b strings.Builder
+	b.WriteString(`Bearer realm="`)
+	b.WriteString(quoteSafe(v.cfg.Realm))
+	b.WriteByte('"')
+	body := map[string]string{"error": "unauthorized", "error_description": "a bearer token is required"}
+	if e != nil {
+		b.WriteString(`, error="` + e.Code + `", error_description="` + quoteSafe(e.Description) + `"`)
+		if len(e.Scope) > 0 {
+			b.WriteString(`, scope="` + quoteSafe(strings.Join(e.Scope, " ")) + `"`)
+		}
+		body = map[string]string{"error": e.Code, "error_description": e.Description}
+		if len(e.Scope) > 0 {
+			body["scope"] = strings.Join(e.Scope, " ")
+		}
+	}
+	w.Header().Set("WWW-Authenticate", b.String())
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// quoteSafe drops characters that cannot appear in a quoted-string.
+func quoteSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '"' || r == '\\' || r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+}
