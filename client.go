@@ -64,24 +64,27 @@ type core struct {
 // copied, never modified. No request is made until a method needs the
 // provider's configuration.
 func NewLogtoClient(config LogtoConfig, storage Storage, opts ...Option) (*LogtoClient, error) {
-	s := defaultSettings()
-	for _, o := range opts {
-		if o != nil {
-			o(&s)
-		}
-	}
+	s := newSettings(opts)
 	cfg, err := config.validate(&s)
 	if err != nil {
 		return nil, err
 	}
-	// Copy the user's slices so later changes by the caller cannot race.
+	if storage == nil {
+		storage = NewMemoryStorage()
+	}
+	return &LogtoClient{core: newCore(cfg, s), storage: storage}, nil
+}
+
+// newCore builds the shared half of a client from a validated config.
+func newCore(cfg LogtoConfig, s settings) *core {
+	// Copy the caller's slices so later changes by the caller cannot race.
 	cfg.Scopes = append([]string(nil), cfg.Scopes...)
 	cfg.Resources = append([]string(nil), cfg.Resources...)
 	logger := s.logger
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	c := &core{
+	return &core{
 		cfg:         cfg,
 		set:         s,
 		http:        httpx.NoRedirects(s.httpClient),
@@ -90,10 +93,6 @@ func NewLogtoClient(config LogtoConfig, storage Storage, opts ...Option) (*Logto
 		tokenCache:  newRawCache[*decodedTokens](s.claimsCacheLimit),
 		claimsCache: newRawCache[*decodedClaims](s.claimsCacheLimit),
 	}
-	if storage == nil {
-		storage = NewMemoryStorage()
-	}
-	return &LogtoClient{core: c, storage: storage}, nil
 }
 
 // WithStorage returns a view of c that keeps session data in storage and

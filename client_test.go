@@ -682,7 +682,9 @@ func TestConcurrentRefreshOfDifferentTokensWithRotation(t *testing.T) {
 	calls := []func(c *logto.LogtoClient) (string, error){
 		func(c *logto.LogtoClient) (string, error) { return c.GetAccessToken(ctx, apiResource) },
 		func(c *logto.LogtoClient) (string, error) { return c.GetOrganizationToken(ctx, memberOrg) },
-		func(c *logto.LogtoClient) (string, error) { return c.GetOrganizationAccessToken(ctx, memberOrg, apiResource) },
+		func(c *logto.LogtoClient) (string, error) {
+			return c.GetOrganizationAccessToken(ctx, memberOrg, apiResource)
+		},
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, 30)

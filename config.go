@@ -139,25 +139,9 @@ func InsecureAllowHTTP() Option { return func(s *settings) { s.insecureHTTP = tr
 // mutates the caller's slices.
 func (c LogtoConfig) validate(s *settings) (LogtoConfig, error) {
 	out := c
-	endpoint := strings.TrimRight(strings.TrimSpace(c.Endpoint), "/")
-	if endpoint == "" {
-		return out, fmt.Errorf("%w: Endpoint is required", ErrInvalidConfig)
-	}
-	u, err := url.Parse(endpoint)
-	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
-		return out, fmt.Errorf("%w: Endpoint must be an absolute http(s) URL", ErrInvalidConfig)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return out, fmt.Errorf("%w: Endpoint must not carry a query, fragment or user info", ErrInvalidConfig)
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !s.insecureHTTP && !isLoopback(u.Hostname()) {
-			return out, fmt.Errorf("%w: Endpoint must use https (http is allowed for loopback hosts, or with InsecureAllowHTTP)", ErrInvalidConfig)
-		}
-	default:
-		return out, fmt.Errorf("%w: Endpoint scheme must be http or https", ErrInvalidConfig)
+	endpoint, err := validateEndpoint(c.Endpoint, s)
+	if err != nil {
+		return out, err
 	}
 	out.Endpoint = endpoint
 	if strings.TrimSpace(c.AppId) == "" {
@@ -178,10 +162,47 @@ func (c LogtoConfig) validate(s *settings) (LogtoConfig, error) {
 	if out.Prompt == "" {
 		out.Prompt = PromptConsent
 	}
-	if s.leeway < 0 || s.earlyExpiry < 0 || s.transactionTTL <= 0 || s.jwksCooldown < 0 || s.maxBody <= 0 || s.now == nil {
-		return out, fmt.Errorf("%w: option values out of range", ErrInvalidConfig)
-	}
 	return out, nil
+}
+
+// validateEndpoint checks a Logto endpoint and the option values, and
+// returns the endpoint without trailing slash.
+func validateEndpoint(raw string, s *settings) (string, error) {
+	if s.leeway < 0 || s.earlyExpiry < 0 || s.transactionTTL <= 0 || s.jwksCooldown < 0 || s.maxBody <= 0 || s.now == nil {
+		return "", fmt.Errorf("%w: option values out of range", ErrInvalidConfig)
+	}
+	endpoint := strings.TrimRight(strings.TrimSpace(raw), "/")
+	if endpoint == "" {
+		return "", fmt.Errorf("%w: Endpoint is required", ErrInvalidConfig)
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
+		return "", fmt.Errorf("%w: Endpoint must be an absolute http(s) URL", ErrInvalidConfig)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("%w: Endpoint must not carry a query, fragment or user info", ErrInvalidConfig)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !s.insecureHTTP && !isLoopback(u.Hostname()) {
+			return "", fmt.Errorf("%w: Endpoint must use https (http is allowed for loopback hosts, or with InsecureAllowHTTP)", ErrInvalidConfig)
+		}
+	default:
+		return "", fmt.Errorf("%w: Endpoint scheme must be http or https", ErrInvalidConfig)
+	}
+	return endpoint, nil
+}
+
+// newSettings applies opts to the defaults.
+func newSettings(opts []Option) settings {
+	s := defaultSettings()
+	for _, o := range opts {
+		if o != nil {
+			o(&s)
+		}
+	}
+	return s
 }
 
 func isLoopback(host string) bool {
