@@ -7,16 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
-
-	"github.com/gologto/logto/internal/httpx"
-	"github.com/gologto/logto/internal/jwks"
-	"github.com/gologto/logto/internal/oidcmeta"
+	"github.com/gologto/logto/internal/tenant"
 )
 
 // MaxTokenBytes bounds the size of a token the Verifier looks at.
@@ -56,23 +50,13 @@ type Config struct {
 // concurrent use; create one per API and share it.
 type Verifier struct {
 	cfg    Config
-	issuer string
-	http   *http.Client
-
-	mu   sync.Mutex
-	keys *jwks.KeySet // nil until discovery succeeded
-
-	cache tokenCache
+	tenant *tenant.Tenant
+	cache  tokenCache
 }
 
 // NewVerifier checks cfg and returns a Verifier. It makes no request until
 // the first token arrives.
 func NewVerifier(cfg Config) (*Verifier, error) {
-	endpoint := strings.TrimRight(cfg.Endpoint, "/")
-	u, err := url.Parse(endpoint)
-	if err != nil || endpoint == "" || !oidcmeta.Allowed(endpoint, cfg.InsecureAllowHTTP) || u.RawQuery != "" || u.Fragment != "" {
-		return nil, errors.New("apiauth: Endpoint must be an absolute https URL (http only for loopback or with InsecureAllowHTTP)")
-	}
 	if cfg.Audience == "" && !cfg.AcceptOrganizationTokens {
 		return nil, errors.New("apiauth: Audience is required (or AcceptOrganizationTokens)")
 	}
@@ -94,16 +78,19 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.Leeway < 0 || cfg.JWKSRefreshCooldown < 0 {
 		return nil, errors.New("apiauth: Leeway and JWKSRefreshCooldown must not be negative")
 	}
+	t, err := tenant.New(cfg.Endpoint, cfg.HTTPClient, cfg.InsecureAllowHTTP, cfg.JWKSRefreshCooldown, cfg.Now)
+	if err != nil {
+		return nil, fmt.Errorf("apiauth: %w", err)
+	}
 	return &Verifier{
 		cfg:    cfg,
-		issuer: endpoint + "/oidc",
-		http:   httpx.NoRedirects(cfg.HTTPClient),
+		tenant: t,
 		cache:  tokenCache{limit: cfg.CacheSize, m: map[[32]byte]cacheEntry{}},
 	}, nil
 }
 
 // Issuer returns the issuer tokens must name.
-func (v *Verifier) Issuer() string { return v.issuer }
+func (v *Verifier) Issuer() string { return v.tenant.Issuer }
 
 // Requirement is a check a route adds on top of a valid token.
 type Requirement func(*Claims) *Error
@@ -176,24 +163,17 @@ func (v *Verifier) Verify(ctx context.Context, token string, reqs ...Requirement
 }
 
 func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Claims, error) {
-	jws, err := jose.ParseSigned(token, jwks.Algorithms)
-	if err != nil || len(jws.Signatures) != 1 {
-		return nil, invalid("malformed token or unsupported algorithm", err)
-	}
-	typ, _ := jws.Signatures[0].Header.ExtraHeaders[jose.HeaderType].(string)
-	if t := strings.ToLower(typ); t != "at+jwt" && t != "application/at+jwt" {
-		return nil, invalid("token type is not at+jwt", nil)
-	}
-	keys, err := v.keySet(ctx)
+	payload, err := v.tenant.VerifyJWT(ctx, token, "at+jwt", "application/at+jwt")
 	if err != nil {
-		return nil, err
-	}
-	payload, err := keys.VerifySignature(ctx, token)
-	if err != nil {
-		if errors.Is(err, jwks.ErrNoKey) {
+		switch {
+		case errors.Is(err, tenant.ErrUnavailable):
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		case errors.Is(err, tenant.ErrWrongType):
+			return nil, invalid("token type is not at+jwt", err)
+		case errors.Is(err, tenant.ErrBadSignature):
 			return nil, invalid("signature verification failed", err)
 		}
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, invalid("malformed token or unsupported algorithm", err)
 	}
 	c := &Claims{raw: payload}
 	if err := json.Unmarshal(payload, &c.AccessTokenClaims); err != nil {
@@ -201,7 +181,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Cl
 	}
 	leeway := v.cfg.Leeway
 	switch {
-	case c.Issuer != v.issuer:
+	case c.Issuer != v.tenant.Issuer:
 		return nil, invalid("token issued by another issuer", nil)
 	case !v.audienceOK(c):
 		return nil, invalid("token is meant for another audience", nil)
@@ -228,22 +208,6 @@ func (v *Verifier) audienceOK(c *Claims) bool {
 		return ok
 	}
 	return false
-}
-
-// keySet discovers the tenant once and returns its key set; a failed
-// discovery is retried by the next call.
-func (v *Verifier) keySet(ctx context.Context) (*jwks.KeySet, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.keys != nil {
-		return v.keys, nil
-	}
-	m, err := oidcmeta.Fetch(ctx, v.http, v.issuer, httpx.DefaultMaxBody, v.cfg.InsecureAllowHTTP, "jwks_uri")
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	v.keys = jwks.New(m.JWKSURI, v.http, httpx.DefaultMaxBody, v.cfg.JWKSRefreshCooldown, v.cfg.Now)
-	return v.keys, nil
 }
 
 // Middleware returns net/http middleware that lets a request through only
