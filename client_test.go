@@ -709,3 +709,37 @@ func TestConcurrentRefreshOfDifferentTokensWithRotation(t *testing.T) {
 	assert.True(t, srv.RefreshTokenActive(rt), "the stored refresh token is the newest")
 	assert.True(t, f.client.IsAuthenticated(ctx))
 }
+
+func TestDiscoveryFailures(t *testing.T) {
+	tests := []struct {
+		name   string
+		setup  func(srv *logtotest.Server)
+		expect string
+	}{
+		{"HTTP error", func(srv *logtotest.Server) { srv.FailNext(logtotest.EndpointDiscovery, 500, "oops") }, "unexpected HTTP status 500"},
+		{"not JSON", func(srv *logtotest.Server) { srv.FailNext(logtotest.EndpointDiscovery, 200, "<html>") }, "decode configuration"},
+		{"issuer mismatch", func(srv *logtotest.Server) {
+			srv.MutateDiscovery(func(d map[string]any) { d["issuer"] = "https://evil.example/oidc" })
+		}, "does not match the expected"},
+		{"no token endpoint", func(srv *logtotest.Server) {
+			srv.MutateDiscovery(func(d map[string]any) { delete(d, "token_endpoint") })
+		}, "token_endpoint is missing"},
+		{"plain-http endpoint of another host", func(srv *logtotest.Server) {
+			srv.MutateDiscovery(func(d map[string]any) { d["token_endpoint"] = "http://evil.example/token" })
+		}, "token_endpoint is not an allowed URL"},
+		{"only HMAC algorithms", func(srv *logtotest.Server) {
+			srv.MutateDiscovery(func(d map[string]any) { d["id_token_signing_alg_values_supported"] = []string{"HS256", "none"} })
+		}, "no supported ID token signing algorithm"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			tt.setup(f.srv)
+			_, err := f.client.SignIn(context.Background(), logto.SignInOptions{RedirectURI: redirectURI})
+			require.ErrorIs(t, err, logto.ErrDiscovery)
+			assert.Contains(t, err.Error(), tt.expect)
+			assert.Equal(t, 1, strings.Count(err.Error(), "discovery failed"), err.Error())
+			assert.Equal(t, 0, f.store.Len(), "nothing stored")
+		})
+	}
+}

@@ -3,13 +3,13 @@ package logto
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/gologto/logto/internal/httpx"
+	"github.com/gologto/logto/internal/oidcmeta"
 	"github.com/gologto/logto/internal/randx"
 )
 
@@ -205,10 +205,4 @@ func newSettings(opts []Option) settings {
 	return s
 }
 
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func isLoopback(host string) bool { return oidcmeta.IsLoopback(host) }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/gologto/logto/internal/httpx"
+	"github.com/gologto/logto/internal/oidcmeta"
 )
 
 // Sentinel errors returned (wrapped) by LogtoClient. Compare with errors.Is.
@@ -55,7 +56,7 @@ var (
 
 	// ErrDiscovery means the OpenID Provider configuration could not be
 	// fetched or is unusable.
-	ErrDiscovery = errors.New("logto: discovery failed")
+	ErrDiscovery = oidcmeta.ErrDiscovery
 
 	// ErrInvalidResponse means a Logto endpoint answered with something that
 	// is not a valid response (not JSON, missing fields, unexpected status).
