@@ -1,0 +1,359 @@
+package logtohttp
+
+import (
+	"container/list"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gologto/logto"
+)
+
+// SessionRecord is one server-side session as a SessionStore keeps it.
+type SessionRecord struct {
+	// Values are the session's keys and values: the SDK's storage keys
+	// (logto.StorageKeyIDToken, …) and this package's own. Stores and
+	// ServerSessions treat the map as read-only once stored.
+	Values map[string]string
+	// Subject is the sub claim of the signed-in user, "" when signed out,
+	// so that a store can find a user's sessions (back-channel logout,
+	// "sign out everywhere").
+	Subject string
+	// SID is the sid claim of the user's ID token (Logto's session id),
+	// when it has one.
+	SID string
+}
+
+// SessionStore keeps server-side sessions by id. The ids it receives are
+// SHA-256 digests of the cookie values (43 characters of base64url), so
+// the store's contents never contain a usable cookie. Implementations must
+// be safe for concurrent use.
+type SessionStore interface {
+	// Get returns the live record stored under id; ok is false when there
+	// is none, or it expired.
+	Get(ctx context.Context, id string) (rec SessionRecord, ok bool, err error)
+	// Set stores rec under id, to expire ttl from now.
+	Set(ctx context.Context, id string, rec SessionRecord, ttl time.Duration) error
+	// Delete removes id's record; deleting a missing id is not an error.
+	Delete(ctx context.Context, id string) error
+}
+
+// UserSessionDeleter is implemented by a SessionStore that can delete the
+// sessions of a user, as back-channel logout needs. MemorySessionStore
+// implements it.
+type UserSessionDeleter interface {
+	// DeleteUserSessions deletes the records whose Subject is subject and,
+	// when sid is not empty, whose SID is sid (subject may then be empty).
+	// It returns how many it deleted.
+	DeleteUserSessions(ctx context.Context, subject, sid string) (int, error)
+}
+
+// ServerSessions keeps sessions in a SessionStore; the cookie carries only
+// a random session id (256 bits). Session ids are created by the server
+// only (an unknown id from a cookie is never adopted), renewed after each
+// sign-in (no session fixation) and deleted at sign-out.
+type ServerSessions struct {
+	store SessionStore
+	opts  CookieOptions
+}
+
+// NewServerSessions returns server-side sessions kept in store. Of opts,
+// Name, MaxAge (the store TTL, counted from the last change) and Secure
+// apply; Keys is ignored.
+func NewServerSessions(store SessionStore, opts CookieOptions) (*ServerSessions, error) {
+	if store == nil {
+		return nil, errors.New("logtohttp: NewServerSessions needs a SessionStore (e.g. NewMemorySessionStore)")
+	}
+	opts, err := opts.normalize(DefaultServerSessionName)
+	if err != nil {
+		return nil, err
+	}
+	opts.Keys = nil
+	return &ServerSessions{store: store, opts: opts}, nil
+}
+
+// Store returns the SessionStore the sessions are kept in.
+func (s *ServerSessions) Store() SessionStore { return s.store }
+
+// EndUserSessions ends the sessions of the user subject, or only those
+// bound to Logto's session sid when sid is not empty: the next request of
+// those browsers is signed out. Its signature is that of a back-channel
+// logout hook (backchannel.Config.OnLogout). The store must implement
+// UserSessionDeleter. (Cookie sessions live in the browser and cannot be
+// ended from the server: use server sessions for back-channel logout.)
+func (s *ServerSessions) EndUserSessions(ctx context.Context, subject, sid string) error {
+	if subject == "" && sid == "" {
+		return errors.New("logtohttp: EndUserSessions needs a subject or a sid")
+	}
+	d, ok := s.store.(UserSessionDeleter)
+	if !ok {
+		return fmt.Errorf("logtohttp: the session store %T cannot delete a user's sessions (implement UserSessionDeleter)", s.store)
+	}
+	if _, err := d.DeleteUserSessions(ctx, subject, sid); err != nil {
+		return fmt.Errorf("logtohttp: session store: %w", err)
+	}
+	return nil
+}
+
+// anonymousSessionTTL bounds the life of a server session without a
+// signed-in user: it only holds pending sign-ins, which expire after ten
+// minutes (logto.DefaultTransactionTTL).
+const anonymousSessionTTL = time.Hour
+
+// sessionIDLen is the length of a session id: 32 random bytes in
+// base64url.
+const sessionIDLen = 43
+
+func newSessionID() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // never fails since Go 1.24
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// storeID is the digest under which a session id is stored.
+func storeID(id string) string {
+	var in [sessionIDLen]byte // ids are validated to this length
+	sum := sha256.Sum256(in[:copy(in[:], id)])
+	var out [sessionIDLen]byte
+	base64.RawURLEncoding.Encode(out[:], sum[:])
+	return string(out[:])
+}
+
+func validSessionID(id string) bool {
+	if len(id) != sessionIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *ServerSessions) load(r *http.Request) (loadedSession, error) {
+	var vals [maxChunks]string
+	if scanCookies(r, s.opts.Name, &vals)&1 == 0 {
+		return loadedSession{}, nil
+	}
+	id := vals[0]
+	if !validSessionID(id) {
+		return loadedSession{present: 1, invalid: true}, nil
+	}
+	rec, ok, err := s.store.Get(r.Context(), storeID(id))
+	if err != nil {
+		// Keep the id so that a sign-out can still delete the record.
+		return loadedSession{id: id, present: 1}, fmt.Errorf("logtohttp: session store: %w", err)
+	}
+	if !ok {
+		return loadedSession{present: 1, invalid: true}, nil
+	}
+	return loadedSession{values: rec.Values, id: id, present: 1}, nil
+}
+
+func (s *ServerSessions) save(w http.ResponseWriter, r *http.Request, prev *loadedSession, values map[string]string, opts saveOptions) error {
+	// Finish the store writes even if the client went away meanwhile.
+	ctx := context.WithoutCancel(r.Context())
+	secure := s.opts.secure(opts)
+	hdr := w.Header()
+	if len(values) == 0 {
+		if prev.id != "" {
+			if err := s.store.Delete(ctx, storeID(prev.id)); err != nil {
+				return fmt.Errorf("logtohttp: session store: %w", err)
+			}
+		}
+		if prev.present&1 != 0 {
+			hdr.Add("Set-Cookie", s.opts.cookie(s.opts.Name, "", -1, secure))
+		}
+		*prev = loadedSession{}
+		return nil
+	}
+	old, id := prev.id, prev.id
+	if id == "" || opts.renew {
+		id = newSessionID()
+	}
+	rec := SessionRecord{Values: values}
+	rec.Subject, rec.SID = tokenSubject(values[logto.StorageKeyIDToken])
+	ttl := s.opts.MaxAge
+	if rec.Subject == "" {
+		// A signed-out session only holds pending sign-ins.
+		ttl = min(ttl, anonymousSessionTTL)
+	}
+	if err := s.store.Set(ctx, storeID(id), rec, ttl); err != nil {
+		return fmt.Errorf("logtohttp: session store: %w", err)
+	}
+	if old != "" && old != id {
+		if err := s.store.Delete(ctx, storeID(old)); err != nil {
+			return fmt.Errorf("logtohttp: session store: %w", err)
+		}
+	}
+	hdr.Add("Set-Cookie", s.opts.cookie(s.opts.Name, id, int(ttl/time.Second), secure))
+	*prev = loadedSession{values: values, id: id, present: 1}
+	return nil
+}
+
+// tokenSubject reads sub and sid from a stored ID token (verified when it
+// was stored).
+func tokenSubject(idToken string) (sub, sid string) {
+	parts := strings.Split(idToken, ".")
+	if len(parts) != 3 {
+		return "", ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return "", ""
+	}
+	var c struct {
+		Sub string `json:"sub"`
+		SID string `json:"sid"`
+	}
+	if json.Unmarshal(payload, &c) != nil {
+		return "", ""
+	}
+	return c.Sub, c.SID
+}
+
+// DefaultMemorySessionEntries is the size bound of NewMemorySessionStore
+// when maxEntries is not positive.
+const DefaultMemorySessionEntries = 10000
+
+// MemorySessionStore is a SessionStore in process memory, safe for
+// concurrent use. Records expire after their TTL. Beyond maxEntries, the
+// least recently written record is dropped, signed-out ones (pending
+// sign-ins, whose Subject is empty) first, so that a flood of sign-in
+// attempts cannot evict the sessions of signed-in users. Sessions do not
+// survive a restart and are not shared between instances: use it for
+// development and single-instance applications, or as a model for a Redis
+// or SQL store.
+type MemorySessionStore struct {
+	ttl time.Duration
+	max int
+	now func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]*list.Element // of *memoryEntry
+	// Least recently written first, for signed-out and signed-in records.
+	anonymous, users list.List
+}
+
+type memoryEntry struct {
+	id      string
+	rec     SessionRecord
+	expires time.Time
+	in      *list.List
+}
+
+// NewMemorySessionStore returns an empty store. A positive ttl caps the
+// lifetime of every record (Set's ttl applies when shorter); maxEntries
+// bounds the number of records (DefaultMemorySessionEntries when not
+// positive).
+func NewMemorySessionStore(ttl time.Duration, maxEntries int) *MemorySessionStore {
+	if maxEntries <= 0 {
+		maxEntries = DefaultMemorySessionEntries
+	}
+	return &MemorySessionStore{ttl: ttl, max: maxEntries, now: time.Now, entries: make(map[string]*list.Element)}
+}
+
+// Get implements SessionStore.
+func (m *MemorySessionStore) Get(_ context.Context, id string) (SessionRecord, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	el, ok := m.entries[id]
+	if !ok {
+		return SessionRecord{}, false, nil
+	}
+	e := el.Value.(*memoryEntry)
+	if !m.now().Before(e.expires) {
+		m.remove(el)
+		return SessionRecord{}, false, nil
+	}
+	return e.rec, true, nil
+}
+
+// Set implements SessionStore.
+func (m *MemorySessionStore) Set(_ context.Context, id string, rec SessionRecord, ttl time.Duration) error {
+	if m.ttl > 0 && (ttl <= 0 || m.ttl < ttl) {
+		ttl = m.ttl
+	}
+	if ttl <= 0 {
+		ttl = DefaultSessionMaxAge
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	if el, ok := m.entries[id]; ok {
+		m.remove(el)
+	}
+	// Drop expired records from the old ends, then the oldest if full.
+	for _, l := range []*list.List{&m.anonymous, &m.users} {
+		for el := l.Front(); el != nil && !now.Before(el.Value.(*memoryEntry).expires); el = l.Front() {
+			m.remove(el)
+		}
+	}
+	for len(m.entries) >= m.max {
+		if m.anonymous.Len() > 0 {
+			m.remove(m.anonymous.Front())
+		} else {
+			m.remove(m.users.Front())
+		}
+	}
+	l := &m.anonymous
+	if rec.Subject != "" {
+		l = &m.users
+	}
+	m.entries[id] = l.PushBack(&memoryEntry{id: id, rec: rec, expires: now.Add(ttl), in: l})
+	return nil
+}
+
+// Delete implements SessionStore.
+func (m *MemorySessionStore) Delete(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if el, ok := m.entries[id]; ok {
+		m.remove(el)
+	}
+	return nil
+}
+
+// DeleteUserSessions implements UserSessionDeleter. It scans every
+// record.
+func (m *MemorySessionStore) DeleteUserSessions(_ context.Context, subject, sid string) (int, error) {
+	if subject == "" && sid == "" {
+		return 0, nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, el := range m.entries {
+		rec := el.Value.(*memoryEntry).rec
+		if rec.Subject == "" || (subject != "" && rec.Subject != subject) || (sid != "" && rec.SID != sid) {
+			continue
+		}
+		m.remove(el)
+		n++
+	}
+	return n, nil
+}
+
+// Len returns the number of records held, expired ones included until
+// they are dropped.
+func (m *MemorySessionStore) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.entries)
+}
+
+func (m *MemorySessionStore) remove(el *list.Element) {
+	e := el.Value.(*memoryEntry)
+	delete(m.entries, e.id)
+	e.in.Remove(el)
+}
