@@ -4,7 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
+	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/gologto/logto"
 	"github.com/gologto/logto/logtohttp"
@@ -17,6 +21,9 @@ type appConfig struct {
 	SessionStore string // "cookie" or "server"
 	CookieKey    []byte // 32 bytes, for cookie sessions
 	Options      []logto.Option
+	// APIURL is the base URL of the protected API of examples/api; the
+	// "Call the API" page is shown when it is set.
+	APIURL string
 }
 
 // newApp returns the app's handler: the pages, and sign-in, callback and
@@ -49,7 +56,10 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{auth: auth}
+	a := &app{auth: auth, apiURL: cfg.APIURL}
+	if len(cfg.Logto.Resources) > 0 {
+		a.apiResource = cfg.Logto.Resources[0]
+	}
 	signedIn := auth.RequireAuth(logtohttp.AuthOptions{Redirect: true})
 	withUserInfo := auth.RequireAuth(logtohttp.AuthOptions{Redirect: true, FetchUserInfo: true})
 
@@ -58,11 +68,14 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	mux.HandleFunc("GET /{$}", a.home)
 	mux.Handle("GET /protected/userinfo", withUserInfo(http.HandlerFunc(a.userInfo)))
 	mux.Handle("GET /protected/organizations", signedIn(http.HandlerFunc(a.organizations)))
+	mux.Handle("GET /protected/api", signedIn(http.HandlerFunc(a.callAPI)))
 	return auth.Sessions(mux), nil
 }
 
 type app struct {
-	auth *logtohttp.Handler
+	auth        *logtohttp.Handler
+	apiURL      string
+	apiResource string
 }
 
 // home shows who is signed in, or the sign-in and sign-up links.
@@ -71,7 +84,9 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) {
 		SignedIn         bool
 		Name             string
 		HasOrganizations bool
+		HasAPI           bool
 	}
+	data.HasAPI = a.apiURL != "" && a.apiResource != ""
 	if claims, err := a.auth.Client(r).GetIdTokenClaims(r.Context()); err == nil {
 		data.SignedIn = true
 		data.Name = displayName(claims)
@@ -128,6 +143,30 @@ func (a *app) organizations(w http.ResponseWriter, r *http.Request) {
 	render(w, organizationsPage, orgs)
 }
 
+// callAPI calls the protected API of examples/api with the user's access
+// token for it, through an oauth2 client that refreshes the token itself.
+func (a *app) callAPI(w http.ResponseWriter, r *http.Request) {
+	if a.apiURL == "" || a.apiResource == "" {
+		http.NotFound(w, r)
+		return
+	}
+	ts := a.auth.Client(r).TokenSource(r.Context(), a.apiResource)
+	hc := oauth2.NewClient(r.Context(), ts)
+	hc.Timeout = 5 * time.Second
+	result := struct{ Status, Body string }{}
+	resp, err := hc.Get(a.apiURL + "/api/data")
+	if err != nil {
+		result.Status = "the API did not answer (start it with: go run ./examples/api)"
+		result.Body = err.Error()
+	} else {
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		result.Status = resp.Status
+		result.Body = string(b)
+	}
+	render(w, apiPage, result)
+}
+
 func render(w http.ResponseWriter, page *template.Template, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := page.Execute(w, data); err != nil {
@@ -156,6 +195,9 @@ var homePage = page(`{{if .SignedIn}}
 <p id="greeting">Signed in as {{.Name}}</p>
 <ul>
   <li><a id="userinfo" href="/protected/userinfo">User info</a></li>
+  {{- if .HasAPI}}
+  <li><a id="call-api" href="/protected/api">Call the API</a></li>
+  {{- end}}
   {{- if .HasOrganizations}}
   <li><a id="organizations" href="/protected/organizations">Organizations</a></li>
   {{- end}}
@@ -169,6 +211,11 @@ var homePage = page(`{{if .SignedIn}}
 
 var userInfoPage = page(`<h2>User info</h2>
 <pre id="userinfo">{{.}}</pre>
+`)
+
+var apiPage = page(`<h2>Call the API</h2>
+<p id="api-status">{{.Status}}</p>
+<pre id="api-body">{{.Body}}</pre>
 `)
 
 var organizationsPage = page(`<h2>Organizations</h2>

@@ -23,6 +23,9 @@
 //	                     cookies (random per start when unset)
 //	LOGTO_PROVIDER_ADDR  listen address of the embedded provider
 //	                     (default 127.0.0.1:3001)
+//	API_URL              base URL of the protected API of examples/api, called
+//	                     with the user's token by the "Call the API" page
+//	                     (default http://127.0.0.1:3002 with the embedded provider)
 package main
 
 import (
@@ -66,6 +69,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 		},
 		BaseURL:      strings.TrimRight(orDefault(getenv("LOGTO_BASE_URL"), "http://127.0.0.1:"+port), "/"),
 		SessionStore: orDefault(getenv("LOGTO_SESSION_STORE"), "cookie"),
+		APIURL:       strings.TrimRight(getenv("API_URL"), "/"),
 	}
 	if k := getenv("LOGTO_COOKIE_KEY"); k != "" {
 		key, err := base64.StdEncoding.DecodeString(k)
@@ -96,6 +100,9 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 		defer provider.Close()
 		seedProvider(provider, cfg.BaseURL)
 		cfg.Logto = demoLogtoConfig(provider.URL())
+		if cfg.APIURL == "" {
+			cfg.APIURL = "http://127.0.0.1:3002" // go run ./examples/api
+		}
 		listen = "127.0.0.1:" + port // the demo provider signs anyone in: stay local
 		fmt.Fprintf(out, "Logto (embedded test provider): %s\n", provider.URL())
 		fmt.Fprintf(out, "Quickstart: %s  (sign in as %q)\n", cfg.BaseURL, demoUsername)

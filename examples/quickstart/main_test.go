@@ -34,6 +34,11 @@ type quickstart struct {
 
 func startQuickstart(t *testing.T, sessionStore string) *quickstart {
 	t.Helper()
+	return startQuickstartWithAPI(t, sessionStore, "")
+}
+
+func startQuickstartWithAPI(t *testing.T, sessionStore, apiURL string) *quickstart {
+	t.Helper()
 	provider := logtotest.NewServer(t, logtotest.WithLoginPage())
 	app := httptest.NewUnstartedServer(nil)
 	base := "http://" + app.Listener.Addr().String()
@@ -45,6 +50,7 @@ func startQuickstart(t *testing.T, sessionStore string) *quickstart {
 		SessionStore: sessionStore,
 		CookieKey:    key,
 		Options:      []logto.Option{logto.WithClock(provider.Now)},
+		APIURL:       apiURL,
 	})
 	require.NoError(t, err)
 	app.Config.Handler = handler
@@ -209,4 +215,20 @@ func (w *syncWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.String()
+}
+
+// TestCallTheAPI runs the quickstart with the API of examples/api in front
+// of the same provider: the "Call the API" page gets the user's data.
+func TestCallTheAPI(t *testing.T) {
+	api := httptest.NewUnstartedServer(nil)
+	q := startQuickstartWithAPI(t, "cookie", "http://"+api.Listener.Addr().String())
+	api.Config.Handler = protectedAPI(t, q.provider.URL())
+	api.Start()
+	t.Cleanup(api.Close)
+
+	_, home := q.signInWithForm("/sign-in", demoUsername)
+	assert.Contains(t, home, `<a id="call-api" href="/protected/api">Call the API</a>`)
+	_, page := q.get("/protected/api")
+	assert.Contains(t, page, `<p id="api-status">200 OK</p>`)
+	assert.Contains(t, page, `&#34;owner&#34;:&#34;demo-user&#34;`)
 }

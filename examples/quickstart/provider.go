@@ -29,6 +29,7 @@ func seedProvider(p *logtotest.Server, baseURL string) {
 	p.AddRole("reader", demoAPI, "read:data")
 	p.AddOrganization(logtotest.Organization{ID: demoOrgID, Name: "Demo Org"})
 	p.AddOrganizationRole("member", "read:members")
+	p.AddOrganizationRoleResourceScopes("member", demoAPI, "read:data")
 	p.AddUser(logtotest.User{
 		ID:            demoUserID,
 		Username:      demoUsername,
