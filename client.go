@@ -123,7 +123,10 @@ func (c *LogtoClient) Issuer() string { return c.core.issuer }
 
 // IsAuthenticated reports whether the session holds an ID token, that is
 // whether a sign-in completed and no sign-out or expired refresh followed.
-// It makes no request. A Storage error reads as signed out.
+// It makes no request. A Storage error reads as signed out. It stays true
+// after the ID token's own expiry (an hour by default): the session lasts as
+// long as the refresh token, as in Logto's other SDKs; the next refresh
+// replaces the ID token or ends the session (ErrSessionExpired).
 func (c *LogtoClient) IsAuthenticated(ctx context.Context) bool {
 	v, err := c.storage.Get(ctx, StorageKeyIDToken)
 	return err == nil && v != ""

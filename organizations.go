@@ -7,8 +7,10 @@ import (
 
 // GetOrganizationToken returns an organization token for organizationID:
 // a JWT whose audience is "urn:logto:organization:<id>" and whose scopes
-// are the user's organization-role scopes. It needs ScopeOrganizations in
-// LogtoConfig.Scopes (ErrOrganizationScopeRequired otherwise). Tokens are
+// are the user's organization-role scopes that were requested: list the
+// organization permissions (e.g. "read:members") in LogtoConfig.Scopes, or
+// the token carries none. It needs ScopeOrganizations in LogtoConfig.Scopes
+// (ErrOrganizationScopeRequired otherwise). Tokens are
 // cached per organization and refreshed like GetAccessToken's. Logto
 // answers a non-member with 403 access_denied (an *OAuthError).
 func (c *LogtoClient) GetOrganizationToken(ctx context.Context, organizationID string) (string, error) {

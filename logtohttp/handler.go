@@ -342,20 +342,16 @@ func (h *Handler) signInOptions(q url.Values) logto.SignInOptions {
 		}
 		opts.ExtraParams = extra
 	}
-	switch m := logto.InteractionMode(q.Get("interaction_mode")); m {
-	case logto.InteractionModeSignIn, logto.InteractionModeSignUp:
+	if m := logto.InteractionMode(q.Get("interaction_mode")); m.Valid() {
 		opts.InteractionMode = m
 	}
-	switch fs := logto.FirstScreen(q.Get("first_screen")); fs {
-	case logto.FirstScreenSignIn, logto.FirstScreenRegister, logto.FirstScreenResetPassword,
-		logto.FirstScreenIdentifierSignIn, logto.FirstScreenIdentifierRegister, logto.FirstScreenSingleSignOn:
+	if fs := logto.FirstScreen(q.Get("first_screen")); fs.Valid() {
 		opts.FirstScreen = fs
 	}
 	if v := q.Get("identifier"); v != "" {
 		var ids []logto.Identifier
 		for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' }) {
-			switch id := logto.Identifier(f); id {
-			case logto.IdentifierUsername, logto.IdentifierEmail, logto.IdentifierPhone:
+			if id := logto.Identifier(f); id.Valid() {
 				ids = append(ids, id)
 			}
 		}
@@ -368,11 +364,8 @@ func (h *Handler) signInOptions(q url.Values) logto.SignInOptions {
 	}
 	if v := q.Get("direct_sign_in"); v != "" && len(v) <= 256 {
 		method, target, _ := strings.Cut(v, ":")
-		switch m := logto.DirectSignInMethod(method); m {
-		case logto.DirectSignInSocial, logto.DirectSignInSSO:
-			if target != "" {
-				opts.DirectSignIn = &logto.DirectSignIn{Method: m, Target: target}
-			}
+		if m := logto.DirectSignInMethod(method); m.Valid() && target != "" {
+			opts.DirectSignIn = &logto.DirectSignIn{Method: m, Target: target}
 		}
 	}
 	return opts

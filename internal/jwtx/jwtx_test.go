@@ -16,8 +16,8 @@ func TestPayload(t *testing.T) {
 	for _, bad := range []string{
 		"", ".", "..", header, header + "." + claims, header + "." + claims + ".s.x",
 		"!!." + claims + ".s", header + ".!!.s", header + ".WzFd.s", // payload [1]
-		"bnVsbA." + claims + ".s",                  // header null
-		header + "." + claims + "=.s",              // padding is not base64url raw
+		"bnVsbA." + claims + ".s",     // header null
+		header + "." + claims + "=.s", // padding is not base64url raw
 		strings.Repeat("a", MaxLen+1),
 	} {
 		if _, err := Payload(bad); err != ErrMalformed {
