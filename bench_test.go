@@ -37,6 +37,29 @@ func measure(b *testing.B, srv *logtotest.Server, loop func()) {
 	b.ReportMetric(float64(sdkRequests(srv))/float64(b.N), "requests/op")
 }
 
+// measureEach runs prepare (untimed) then op (timed) b.N times and reports
+// the requests op sent per operation.
+func measureEach(b *testing.B, srv *logtotest.Server, prepare func(), op func() error) {
+	b.Helper()
+	b.ReportAllocs()
+	requests := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		prepare()
+		srv.ResetRequests()
+		b.StartTimer()
+		if err := op(); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		requests += sdkRequests(srv)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(requests)/float64(b.N), "requests/op")
+}
+
 func signedIn(b *testing.B) *fixture {
 	b.Helper()
 	// A long refresh-token life lets the loops move the clock freely.
@@ -64,23 +87,10 @@ func BenchmarkSignIn(b *testing.B) {
 func BenchmarkHandleCallback(b *testing.B) {
 	f := signedIn(b)
 	ctx := context.Background()
-	b.ReportAllocs()
-	requests := 0
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		cb := f.callbackFor(b, aliceID)
-		f.srv.ResetRequests()
-		b.StartTimer()
-		if err := f.client.HandleCallback(ctx, cb); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		requests += sdkRequests(f.srv)
-		b.StartTimer()
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(requests)/float64(b.N), "requests/op")
+	var cb string
+	measureEach(b, f.srv,
+		func() { cb = f.callbackFor(b, aliceID) },
+		func() error { return f.client.HandleCallback(ctx, cb) })
 }
 
 // BenchmarkRefresh measures one refresh of an expired API token: one token
@@ -88,23 +98,9 @@ func BenchmarkHandleCallback(b *testing.B) {
 func BenchmarkRefresh(b *testing.B) {
 	f := signedIn(b)
 	ctx := context.Background()
-	b.ReportAllocs()
-	requests := 0
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		f.srv.Advance(time.Hour) // the cached token is now stale
-		f.srv.ResetRequests()
-		b.StartTimer()
-		if _, err := f.client.GetAccessToken(ctx, apiResource); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		requests += sdkRequests(f.srv)
-		b.StartTimer()
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(requests)/float64(b.N), "requests/op")
+	measureEach(b, f.srv,
+		func() { f.srv.Advance(time.Hour) }, // the cached token is now stale
+		func() error { _, err := f.client.GetAccessToken(ctx, apiResource); return err })
 }
 
 func BenchmarkFetchUserInfo(b *testing.B) {
@@ -123,25 +119,13 @@ func BenchmarkSignOut(b *testing.B) {
 	f := signedIn(b)
 	ctx := context.Background()
 	session := f.snapshot()
-	b.ReportAllocs()
-	requests := 0
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		for k, v := range session {
-			_ = f.store.Set(ctx, k, v)
-		}
-		f.srv.ResetRequests()
-		b.StartTimer()
-		if _, err := f.client.SignOut(ctx, postLogout); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		requests += sdkRequests(f.srv)
-		b.StartTimer()
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(requests)/float64(b.N), "requests/op")
+	measureEach(b, f.srv,
+		func() {
+			for k, v := range session {
+				_ = f.store.Set(ctx, k, v)
+			}
+		},
+		func() error { _, err := f.client.SignOut(ctx, postLogout); return err })
 }
 
 func BenchmarkGetAccessTokenCached(b *testing.B) {
@@ -206,29 +190,22 @@ func BenchmarkPerRequestView(b *testing.B) {
 func BenchmarkConcurrentRefresh(b *testing.B) {
 	f := signedIn(b)
 	ctx := context.Background()
-	b.ReportAllocs()
-	requests := 0
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		f.srv.Advance(time.Hour)
-		f.srv.ResetRequests()
-		b.StartTimer()
-		var wg sync.WaitGroup
-		for g := 0; g < 100; g++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if _, err := f.client.GetAccessToken(ctx, apiResource); err != nil {
-					b.Error(err)
-				}
-			}()
-		}
-		wg.Wait()
-		b.StopTimer()
-		requests += f.srv.RequestCount(logtotest.EndpointToken)
-		b.StartTimer()
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(requests)/float64(b.N), "requests/op")
+	measureEach(b, f.srv,
+		func() { f.srv.Advance(time.Hour) },
+		func() error {
+			var wg sync.WaitGroup
+			errs := make(chan error, 100)
+			for g := 0; g < 100; g++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if _, err := f.client.GetAccessToken(ctx, apiResource); err != nil {
+						errs <- err
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			return <-errs
+		})
 }
