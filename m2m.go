@@ -34,7 +34,8 @@ type M2MConfig struct {
 	// Resource is the API resource indicator the tokens are for. Required
 	// unless OrganizationID is set.
 	Resource string
-	// Scopes are requested; empty means every scope the app's roles grant.
+	// Scopes are requested. Logto grants the requested scopes that the
+	// app's roles allow: with none requested, the token carries no scope.
 	Scopes []string
 	// OrganizationID asks for an organization token (with Resource: an
 	// organization-scoped API token).

@@ -146,43 +146,51 @@ func fail(w http.ResponseWriter, code, desc string) {
 }
 
 // Handle verifies token and calls OnLogout. A token is accepted once: its
-// jti is remembered until it expires.
+// jti is reserved before OnLogout runs (a concurrent second delivery is
+// refused), kept until the token expires when OnLogout succeeds, and
+// released when it fails so that Logto may retry.
 func (h *Handler) Handle(ctx context.Context, token string) error {
 	c, err := h.Verify(ctx, token)
 	if err != nil {
 		return err
 	}
 	now := h.cfg.Now()
-	h.mu.Lock()
-	if until, ok := h.seen[c.JWTID]; ok && now.Before(until) {
-		h.mu.Unlock()
+	if !h.reserve(c, now) {
 		return fmt.Errorf("%w: jti already used", ErrInvalidLogoutToken)
 	}
-	h.mu.Unlock()
 	if err := h.cfg.OnLogout(ctx, c.Subject, c.SessionID); err != nil {
+		h.mu.Lock()
+		delete(h.seen, c.JWTID)
+		h.mu.Unlock()
 		return fmt.Errorf("backchannel: OnLogout: %w", err)
 	}
-	h.remember(c, now)
 	return nil
 }
 
-func (h *Handler) remember(c *Claims, now time.Time) {
+// reserve records c's jti until the token can no longer be accepted, and
+// reports false when it is already recorded.
+func (h *Handler) reserve(c *Claims, now time.Time) bool {
 	until := c.IssuedAt.Time().Add(h.cfg.MaxAge + h.cfg.Leeway)
 	if exp := c.Expiry.Time().Add(h.cfg.Leeway); c.Expiry != 0 && exp.After(until) {
 		until = exp
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if u, ok := h.seen[c.JWTID]; ok && now.Before(u) {
+		return false
+	}
 	if len(h.seen) >= maxSeen {
 		for k, u := range h.seen {
 			if !now.Before(u) {
 				delete(h.seen, k)
 			}
 		}
+		if len(h.seen) >= maxSeen {
+			return false // flooded with live tokens: refuse rather than forget
+		}
 	}
-	if len(h.seen) < maxSeen {
-		h.seen[c.JWTID] = until
-	}
+	h.seen[c.JWTID] = until
+	return true
 }
 
 // Verify checks a logout token as Back-Channel Logout 1.0 §2.6 requires:

@@ -161,3 +161,18 @@ func TestNewHandlerValidates(t *testing.T) {
 	_, err = backchannel.NewHandler(backchannel.Config{Endpoint: "http://t.logto.app", AppId: "a", OnLogout: func(context.Context, string, string) error { return nil }})
 	assert.Error(t, err, "http only for loopback")
 }
+
+func TestConcurrentDeliveriesCallTheHookOnce(t *testing.T) {
+	srv, h, l, _ := setup(t)
+	tok := logoutToken(srv, nil)
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = h.Handle(context.Background(), tok)
+		}()
+	}
+	wg.Wait()
+	assert.Len(t, l.calls, 1)
+}

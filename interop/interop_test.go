@@ -98,7 +98,11 @@ func TestFullFlow(t *testing.T) {
 		assert.Equal(t, idTokenTTL(t), int64(c.Expiry-c.IssuedAt), "exp - iat = ID_TOKEN_TTL")
 		assert.WithinDuration(t, time.Now(), c.IssuedAt.Time(), time.Minute)
 		assert.Zero(t, c.AuthTime, "no auth_time unless max_age was sent")
-		assert.Empty(t, c.SID, "sid only with a back-channel logout URI")
+		if backchannelConfigured() {
+			assert.NotEmpty(t, c.SID, "web-app has a back-channel logout URI (BACKCHANNEL_LOGOUT_URI): sid in the ID token")
+		} else {
+			assert.Empty(t, c.SID, "sid only with a back-channel logout URI")
+		}
 		assert.Empty(t, c.AtHash, "oidc-provider 9 puts no at_hash in token-endpoint ID tokens")
 
 		// profile
@@ -401,6 +405,7 @@ func TestPublicClientFlow(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, bobID, c.Subject)
 	assert.Equal(t, logto.Audience{spaAppID}, c.Audience)
+	assert.Empty(t, c.SID, "spa-app has no back-channel logout URI: no sid, whatever BACKCHANNEL_LOGOUT_URI says")
 	assertNullClaim(t, c.Name, "name")
 	assertNullClaim(t, c.Email, "email")
 	assertClaim(t, false, c.EmailVerified, "email_verified")
