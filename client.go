@@ -126,10 +126,16 @@ func (c *LogtoClient) Issuer() string { return c.core.issuer }
 // It makes no request. A Storage error reads as signed out. It stays true
 // after the ID token's own expiry (an hour by default): the session lasts as
 // long as the refresh token, as in Logto's other SDKs; the next refresh
-// replaces the ID token or ends the session (ErrSessionExpired).
+// replaces the ID token or ends the session (ErrSessionExpired). An
+// unreadable stored ID token (corrupted, truncated, or issued by another
+// issuer or for another application) also reads as signed out.
 func (c *LogtoClient) IsAuthenticated(ctx context.Context) bool {
 	v, err := c.storage.Get(ctx, StorageKeyIDToken)
-	return err == nil && v != ""
+	if err != nil || v == "" {
+		return false
+	}
+	_, err = c.idClaims(v)
+	return err == nil
 }
 
 // GetIdToken returns the raw ID token, or ErrNotAuthenticated.
@@ -183,6 +189,11 @@ func (c *LogtoClient) idClaims(raw string) (*decodedClaims, error) {
 		claims, err := decodeIDToken(raw)
 		if err != nil {
 			return nil, fmt.Errorf("%w: stored ID token: %w", ErrStorage, err)
+		}
+		// Verified tokens are cached when stored; one decoded from storage
+		// must at least belong to this issuer and application.
+		if claims.Issuer != c.core.issuer || !claims.Audience.Contains(c.core.cfg.AppId) || claims.Subject == "" {
+			return nil, fmt.Errorf("%w: stored ID token was not issued by %s for this application", ErrStorage, c.core.issuer)
 		}
 		d = &decodedClaims{raw: raw, claims: claims}
 		c.core.claimsCache.put(raw, d)

@@ -176,7 +176,7 @@ func validateEndpoint(raw string, s *settings) (string, error) {
 		return "", fmt.Errorf("%w: Endpoint is required", ErrInvalidConfig)
 	}
 	u, err := url.Parse(endpoint)
-	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
+	if err != nil || !u.IsAbs() || u.Hostname() == "" || u.Opaque != "" {
 		return "", fmt.Errorf("%w: Endpoint must be an absolute http(s) URL", ErrInvalidConfig)
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {

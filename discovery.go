@@ -27,21 +27,28 @@ func (c *core) provider(ctx context.Context) (*providerMeta, error) {
 	if m := c.meta.Load(); m != nil {
 		return m, nil
 	}
-	v, err, _ := c.flights.Do("\x00discovery", func() (any, error) {
-		if m := c.meta.Load(); m != nil {
+	for attempt := 0; ; attempt++ {
+		v, err, shared := c.flights.Do("\x00discovery", func() (any, error) {
+			if m := c.meta.Load(); m != nil {
+				return m, nil
+			}
+			m, err := c.discover(ctx)
+			if err != nil {
+				return nil, err
+			}
+			c.meta.Store(m)
 			return m, nil
+		})
+		// The shared request ran with the context of the caller that
+		// started it; if that caller gave up, ask again with ours.
+		if err != nil && shared && attempt == 0 && ctx.Err() == nil && isContextErr(err) {
+			continue
 		}
-		m, err := c.discover(ctx)
 		if err != nil {
 			return nil, err
 		}
-		c.meta.Store(m)
-		return m, nil
-	})
-	if err != nil {
-		return nil, err
+		return v.(*providerMeta), nil
 	}
-	return v.(*providerMeta), nil
 }
 
 func (c *core) discover(ctx context.Context) (*providerMeta, error) {
@@ -56,13 +63,30 @@ func (c *core) discover(ctx context.Context) (*providerMeta, error) {
 		return nil, fmt.Errorf("%w: no supported ID token signing algorithm (asymmetric algorithms only)", ErrDiscovery)
 	}
 	m.keys = jwks.New(m.JWKSURI, c.http, c.set.maxBody, c.set.jwksCooldown, c.set.now)
-	m.verifier = oidc.NewVerifier(m.Issuer, m.keys, &oidc.Config{
+	m.verifier = oidc.NewVerifier(m.Issuer, keySetWithCause{m.keys}, &oidc.Config{
 		ClientID:             c.cfg.AppId,
 		SupportedSigningAlgs: m.algs,
 		// Expiry, iat and nbf are checked by verifyIDToken, with leeway.
 		SkipExpiryCheck: true,
 	})
 	return m, nil
+}
+
+// keySetWithCause hands the key set's error to verifyIDToken through the
+// context: go-oidc reports it as text only, which would lose causes such
+// as context.DeadlineExceeded or ErrResponseTooLarge.
+type keySetWithCause struct{ *jwks.KeySet }
+
+type keySetCauseKey struct{}
+
+func (k keySetWithCause) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
+	payload, err := k.KeySet.VerifySignature(ctx, raw)
+	if err != nil {
+		if cause, ok := ctx.Value(keySetCauseKey{}).(*error); ok {
+			*cause = err
+		}
+	}
+	return payload, err
 }
 
 // signingAlgs keeps the asymmetric algorithms the SDK can verify, in the

@@ -149,6 +149,25 @@ func (r *recentRefreshes) put(rt, key string, res *refreshResult) {
 	}
 }
 
+// leadsTo reports whether cur is from, or a refresh token that rotated
+// from from on the way to to (to excluded): storing to then moves the
+// session forward, never back to a spent token.
+func (r *recentRefreshes) leadsTo(from, cur, to string, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for x, hops := from, 0; hops < 16 && x != to; hops++ {
+		if x == cur {
+			return true
+		}
+		rot, ok := r.rotated[x]
+		if !ok || !within(rot.at, now) {
+			return false
+		}
+		x = rot.next
+	}
+	return false
+}
+
 func within(at, now time.Time) bool {
 	return !now.Before(at) && now.Sub(at) <= recentWindow
 }

@@ -128,16 +128,24 @@ func (c *LogtoClient) refresh(ctx context.Context, key tokenKey) (cachedToken, e
 		return cachedToken{}, ErrNotAuthenticated
 	}
 	var previous *IdTokenClaims
-	if raw, err := c.storage.Get(ctx, StorageKeyIDToken); err == nil && raw != "" {
-		if d, err := c.idClaims(raw); err == nil {
-			previous = &d.claims
+	raw, err := c.storage.Get(ctx, StorageKeyIDToken)
+	if err != nil {
+		return cachedToken{}, fmt.Errorf("%w: read %s: %w", ErrStorage, StorageKeyIDToken, err)
+	}
+	if raw != "" {
+		// An unreadable ID token would let the refreshed one change user.
+		d, err := c.idClaims(raw)
+		if err != nil {
+			return cachedToken{}, err
 		}
+		previous = &d.claims
 	}
 	res, err := c.core.refreshShared(ctx, rt, key, previous)
 	if isInvalidGrant(err) {
 		// Another view of this session may have rotated the refresh token
 		// meanwhile: the session is over only if ours is still current.
 		if cur, gerr := c.storage.Get(ctx, StorageKeyRefreshToken); gerr == nil && cur != "" && cur != rt {
+			rt = cur
 			res, err = c.core.refreshShared(ctx, cur, key, previous)
 		}
 		if isInvalidGrant(err) {
@@ -155,7 +163,7 @@ func (c *LogtoClient) refresh(ctx context.Context, key tokenKey) (cachedToken, e
 		ExpiresAt: res.at.Unix() + int64(res.resp.ExpiresIn),
 		Scope:     res.resp.Scope,
 	}
-	if err := c.storeRefresh(ctx, key, entry, res); err != nil {
+	if err := c.storeRefresh(ctx, key, entry, res, rt); err != nil {
 		return cachedToken{}, err
 	}
 	return entry, nil
@@ -169,11 +177,22 @@ func isInvalidGrant(err error) bool {
 // storeRefresh writes a refresh result: the refresh token valid after it
 // first (the old one may be spent), then the new ID token, then the cache
 // entry. A response without refresh_token keeps the refresh token used.
-func (c *LogtoClient) storeRefresh(ctx context.Context, key tokenKey, entry cachedToken, res *refreshResult) error {
+//
+// read is the refresh token the caller read before refreshing. The result
+// is stored only if the session still holds read, or a token rotated from
+// read on the way to the result's: when another view stored a newer
+// rotation first, or the session was signed out or signed in again
+// meanwhile, storing would bring back a spent or foreign refresh token, so
+// nothing is written (the access token is still returned).
+func (c *LogtoClient) storeRefresh(ctx context.Context, key tokenKey, entry cachedToken, res *refreshResult, read string) error {
 	resp := res.resp
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cur, err := c.storage.Get(ctx, StorageKeyRefreshToken); err != nil || cur != res.refreshToken {
+	cur, err := c.storage.Get(ctx, StorageKeyRefreshToken)
+	if err == nil && cur != res.refreshToken && !c.core.recent.leadsTo(read, cur, res.refreshToken, c.core.set.now()) {
+		return nil
+	}
+	if err != nil || cur != res.refreshToken {
 		if err := c.storage.Set(ctx, StorageKeyRefreshToken, res.refreshToken); err != nil {
 			return fmt.Errorf("%w: write %s: %w", ErrStorage, StorageKeyRefreshToken, err)
 		}

@@ -21,6 +21,16 @@ func (c *LogtoClient) FetchUserInfo(ctx context.Context) (UserInfo, error) {
 	if m.UserinfoEndpoint == "" {
 		return UserInfo{}, fmt.Errorf("%w: provider has no userinfo_endpoint", ErrDiscovery)
 	}
+	// The session's user, read first: the response is checked against it,
+	// and without it no request is made.
+	raw, err := c.getRequired(ctx, StorageKeyIDToken)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	d, err := c.idClaims(raw)
+	if err != nil {
+		return UserInfo{}, err
+	}
 	token, err := c.GetAccessToken(ctx, "")
 	if err != nil {
 		return UserInfo{}, err
@@ -49,14 +59,8 @@ func (c *LogtoClient) FetchUserInfo(ctx context.Context) (UserInfo, error) {
 	if strings.TrimSpace(info.Subject) == "" {
 		return UserInfo{}, fmt.Errorf("%w: user info has no sub", ErrInvalidResponse)
 	}
-	if raw, err := c.storage.Get(ctx, StorageKeyIDToken); err == nil && raw != "" {
-		d, err := c.idClaims(raw)
-		if err != nil {
-			return UserInfo{}, err
-		}
-		if d.claims.Subject != info.Subject {
-			return UserInfo{}, fmt.Errorf("%w: user info is about another user than the ID token", ErrSubjectMismatch)
-		}
+	if d.claims.Subject != info.Subject {
+		return UserInfo{}, fmt.Errorf("%w: user info is about another user than the ID token", ErrSubjectMismatch)
 	}
 	return info, nil
 }

@@ -53,6 +53,17 @@ func roundTrip(v map[string]any) map[string]any {
 	return out
 }
 
+// roundTripValue converts a JSON-encodable struct to its decoded-JSON map.
+func roundTripValue(v any) map[string]any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("logtotest: " + err.Error())
+	}
+	var out map[string]any
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
 // handleDiscovery serves the OpenID Provider metadata.
 func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	doc := s.discoveryDocument()

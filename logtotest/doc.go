@@ -14,7 +14,11 @@
 // ([Server.SetAutoLogin], [Server.Authorize]), control its clock
 // ([Server.Advance]) and signing keys ([Server.RotateKey]), observe requests
 // ([Server.Requests]) and inject faults ([Server.FailNext],
-// [Server.Intercept], [Server.MutateIDTokens]).
+// [Server.Intercept], [Server.MutateIDTokens], [Server.MutateTokenResponses],
+// [Server.MutateUserInfo], [Server.MutateDiscovery], [Server.MutateJWKS],
+// [Server.Stall], [CorruptSignature]): together they play the misbehaving
+// providers of the OpenID relying-party certification and of a fault
+// matrix.
 //
 // The fake keeps everything in memory, has no real authentication and its
 // keys are generated at start: it is for tests and demos only, never for

@@ -32,6 +32,13 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		if allowCORS(w, r) {
 			return
 		}
+		if ch := s.stall(ep); ch != nil {
+			select {
+			case <-ch:
+			case <-r.Context().Done():
+				return
+			}
+		}
 		if f, ok := s.popFailure(ep); ok {
 			f.write(w)
 			return

@@ -51,6 +51,9 @@ type Server struct {
 	mutateIDToken   func(header, claims map[string]any)
 	mutateDiscovery func(doc map[string]any)
 	mutateJWKS      func(jwks map[string]any)
+	mutateTokenResp func(resp map[string]any)
+	mutateUserInfo  func(claims map[string]any)
+	stalls          map[Endpoint]chan struct{}
 }
 
 // NewServer starts a fake Logto on a loopback port (see WithAddr) and
@@ -103,6 +106,7 @@ func Start(opts ...Option) (*Server, error) {
 		interactions:  map[string]*interaction{},
 		failures:      map[Endpoint][]failure{},
 		intercepts:    map[Endpoint]func(http.ResponseWriter, *http.Request, http.Handler){},
+		stalls:        map[Endpoint]chan struct{}{},
 	}
 	s.handler = s.middleware(s.routes())
 	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
@@ -134,6 +138,7 @@ func (s *Server) Issuer() string { return s.url + "/oidc" }
 // more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
+		s.resumeAll()
 		_ = s.srv.Close()
 		s.client.CloseIdleConnections()
 	})

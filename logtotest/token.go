@@ -35,6 +35,15 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
+	s.mu.Lock()
+	mutate := s.mutateTokenResp
+	s.mu.Unlock()
+	if mutate != nil {
+		body := roundTripValue(resp)
+		mutate(body)
+		writeJSON(w, http.StatusOK, body)
+		return
+	}
 	writeJSON(w, http.StatusOK, resp)
 }
 

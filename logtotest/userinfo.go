@@ -35,7 +35,12 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	claims := s.scopeClaimsLocked(u, at.scopes, false)
 	claims["sub"] = u.ID
+	mutate := s.mutateUserInfo
 	s.mu.Unlock()
+	if mutate != nil {
+		claims = roundTrip(claims)
+		mutate(claims)
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, claims)
 }

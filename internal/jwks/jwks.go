@@ -47,6 +47,9 @@ type KeySet struct {
 type fetch struct {
 	done chan struct{}
 	err  error
+	// abandoned: the fetch failed because the context of the caller that
+	// started it ended; it says nothing about the provider.
+	abandoned bool
 }
 
 // New returns a KeySet reading url with client. cooldown is the least time
@@ -127,33 +130,45 @@ func verifyWith(jws *jose.JSONWebSignature, h jose.Header, keys []jose.JSONWebKe
 
 // refresh refetches the key set unless another fetch began after seen, or
 // the last one is younger than the cooldown. Concurrent callers share one
-// request; each waits only as long as its own context allows.
+// request; each waits only as long as its own context allows. A fetch
+// abandoned by the context of the caller that started it does not start
+// the cooldown, and the callers still waiting fetch again with theirs.
 func (k *KeySet) refresh(ctx context.Context, seen time.Time) error {
-	k.mu.Lock()
-	if f := k.inflight; f != nil {
+	for {
+		k.mu.Lock()
+		if f := k.inflight; f != nil {
+			k.mu.Unlock()
+			err := wait(ctx, f)
+			// ctx.Err() == nil means wait saw f.done, so f is final.
+			if err != nil && ctx.Err() == nil && f.abandoned {
+				continue
+			}
+			return err
+		}
+		if !k.fetchedAt.IsZero() && (k.fetchedAt.After(seen) || k.now().Sub(k.fetchedAt) < k.cooldown) {
+			k.mu.Unlock()
+			return nil
+		}
+		f := &fetch{done: make(chan struct{})}
+		k.inflight = f
 		k.mu.Unlock()
-		return wait(ctx, f)
-	}
-	if !k.fetchedAt.IsZero() && (k.fetchedAt.After(seen) || k.now().Sub(k.fetchedAt) < k.cooldown) {
+
+		keys, err := k.get(ctx)
+
+		k.mu.Lock()
+		f.abandoned = err != nil && ctx.Err() != nil
+		if !f.abandoned {
+			k.fetchedAt = k.now()
+		}
+		if err == nil {
+			k.keys = keys
+		}
+		k.inflight = nil
+		f.err = err
+		close(f.done)
 		k.mu.Unlock()
-		return nil
+		return err
 	}
-	f := &fetch{done: make(chan struct{})}
-	k.inflight = f
-	k.mu.Unlock()
-
-	keys, err := k.get(ctx)
-
-	k.mu.Lock()
-	k.fetchedAt = k.now()
-	if err == nil {
-		k.keys = keys
-	}
-	k.inflight = nil
-	f.err = err
-	close(f.done)
-	k.mu.Unlock()
-	return err
 }
 
 func wait(ctx context.Context, f *fetch) error {

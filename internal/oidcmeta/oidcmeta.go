@@ -85,7 +85,7 @@ func Fetch(ctx context.Context, client *http.Client, issuer string, maxBody int6
 // or http when allowHTTP is set or the host is a loopback address.
 func Allowed(raw string, allowHTTP bool) bool {
 	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil {
+	if err != nil || !u.IsAbs() || u.Hostname() == "" || u.User != nil {
 		return false
 	}
 	switch u.Scheme {
