@@ -4,8 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strings"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/gologto/logto"
 	"github.com/gologto/logto/logtotest"
@@ -165,4 +170,78 @@ func ExampleLogtoClient_WithStorage() {
 	// Output:
 	// alice false
 	// bob false
+}
+
+// ExampleM2MClient calls an API as a machine-to-machine app: the client
+// credentials token is fetched once, cached, and added to every request.
+func ExampleM2MClient() {
+	ctx := context.Background()
+	srv := exampleProvider()
+	defer srv.Close()
+	srv.AddApp(logtotest.App{
+		ID: "reporting-job", Secret: "job-secret", Type: logtotest.AppMachineToMachine,
+		ResourceScopes: map[string][]string{"https://api.example.com": {"read:data"}},
+	})
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println("API called with a bearer token:", strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ey"))
+	}))
+	defer api.Close()
+
+	m2m, err := logto.NewM2MClient(logto.M2MConfig{
+		Endpoint:  srv.URL(),
+		AppId:     "reporting-job",
+		AppSecret: "job-secret",
+		Resource:  "https://api.example.com", // logto.ManagementAPIResource(tenant) for the Management API
+		Scopes:    []string{"read:data"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	hc := m2m.HTTPClient(ctx)
+	for i := 0; i < 3; i++ {
+		resp, err := hc.Get(api.URL)
+		if err != nil {
+			panic(err)
+		}
+		resp.Body.Close()
+	}
+	fmt.Println("token requests:", srv.RequestCount(logtotest.EndpointToken))
+	// Output:
+	// API called with a bearer token: true
+	// API called with a bearer token: true
+	// API called with a bearer token: true
+	// token requests: 1
+}
+
+// ExampleLogtoClient_TokenSource calls an API on the signed-in user's
+// behalf with an oauth2 client whose token refreshes itself.
+func ExampleLogtoClient_TokenSource() {
+	ctx := context.Background()
+	srv := exampleProvider()
+	defer srv.Close()
+	client, _ := logto.NewLogtoClient(logto.LogtoConfig{
+		Endpoint: srv.URL(), AppId: "my-app", AppSecret: "my-secret",
+		Scopes: []string{"read:data"}, Resources: []string{"https://api.example.com"},
+	}, nil)
+	signInURL, _ := client.SignIn(ctx, logto.SignInOptions{RedirectURI: "https://app.example/callback"})
+	callbackURL, _ := srv.Authorize(signInURL, "u1")
+	if err := client.HandleCallback(ctx, callbackURL); err != nil {
+		panic(err)
+	}
+
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		claims, _ := client.GetAccessTokenClaims(r.Context(), "https://api.example.com")
+		fmt.Println("API token for", claims.Subject, "with", claims.Scope, token != "")
+	}))
+	defer api.Close()
+
+	hc := oauth2.NewClient(ctx, client.TokenSource(ctx, "https://api.example.com"))
+	resp, err := hc.Get(api.URL)
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	// Output:
+	// API token for u1 with read:data true
 }
