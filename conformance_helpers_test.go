@@ -38,7 +38,8 @@ import (
 var countedEndpoints = []logtotest.Endpoint{
 	logtotest.EndpointDiscovery, logtotest.EndpointJWKS, logtotest.EndpointAuth,
 	logtotest.EndpointToken, logtotest.EndpointUserInfo, logtotest.EndpointRevocation,
-	logtotest.EndpointEndSession, logtotest.EndpointIntrospection, logtotest.EndpointUnknown,
+	logtotest.EndpointEndSession, logtotest.EndpointEndSessionConfirm, logtotest.EndpointEndSessionSuccess,
+	logtotest.EndpointIntrospection, logtotest.EndpointUnknown,
 }
 
 // reqs are the expected request counts per endpoint; absent means zero.

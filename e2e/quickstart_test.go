@@ -283,6 +283,20 @@ func (f *flow) run() {
 		}
 		return f.signedOutHome(ctx)
 	})
+
+	// The logout page's script posted its form, so the provider session
+	// ended too: signing in again asks for the user (a live provider session
+	// would skip the form, as Logto does).
+	f.step("sign-in-asks-again", func(ctx context.Context) error {
+		if err := f.clickAndLoad(ctx, "sign-in"); err != nil {
+			return err
+		}
+		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("sign-in-form"))); err != nil {
+			return err
+		}
+		_, err := f.at(ctx, a.ProviderURL, "/sign-in")
+		return err
+	})
 }
 
 // step runs one step with its own timeout, then saves a full-page screenshot

@@ -48,8 +48,11 @@ func TestSignInCallbackSignOut(t *testing.T) {
 				assert.Zero(t, e.store.Len(), "sign-out deletes the server-side session")
 			}
 			resp, body = e.get(b, loc.String())
+			require.Equal(t, http.StatusOK, resp.StatusCode, body)
+			resp, body = e.submitLogoutForm(b, body)
 			assert.Equal(t, e.app.URL+"/", resp.Request.URL.String())
 			assert.Equal(t, "signed out", body)
+			assert.Equal(t, 1, e.idp.RequestCount(logtotest.EndpointEndSessionConfirm))
 
 			// POST also signs out (303), even when signed out already.
 			resp, err = noRedirects(b).Post(e.app.URL+"/sign-out", "", nil)

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -207,6 +209,30 @@ func (e *env) signIn(c *http.Client, returnTo string) string {
 	return body
 }
 
+var (
+	logoutFormAction = regexp.MustCompile(`<form id="op\.logoutForm"[^>]* action="([^"]+)"`)
+	hiddenInput      = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)"`)
+)
+
+// submitLogoutForm submits the form of Logto's logout page (xsrf and
+// logout=yes) with c, as the page's script does in a browser, and returns
+// the final response and its body.
+func (e *env) submitLogoutForm(c *http.Client, page string) (*http.Response, string) {
+	e.t.Helper()
+	m := logoutFormAction.FindStringSubmatch(page)
+	require.NotNil(e.t, m, "no logout form: %s", page)
+	form := url.Values{}
+	for _, in := range hiddenInput.FindAllStringSubmatch(page, -1) {
+		form.Add(html.UnescapeString(in[1]), html.UnescapeString(in[2]))
+	}
+	resp, err := c.PostForm(html.UnescapeString(m[1]), form)
+	require.NoError(e.t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(e.t, err)
+	return resp, string(b)
+}
+
 // cookieHeader returns the Cookie header the browser would send to the app.
 func (e *env) cookieHeader(c *http.Client) string {
 	u, _ := url.Parse(e.app.URL)
@@ -235,6 +261,7 @@ func totalProviderRequests(s *logtotest.Server) int {
 	for _, ep := range []logtotest.Endpoint{
 		logtotest.EndpointDiscovery, logtotest.EndpointAuth, logtotest.EndpointToken,
 		logtotest.EndpointUserInfo, logtotest.EndpointJWKS, logtotest.EndpointEndSession,
+		logtotest.EndpointEndSessionConfirm, logtotest.EndpointEndSessionSuccess,
 		logtotest.EndpointRevocation, logtotest.EndpointIntrospection, logtotest.EndpointSignIn,
 		logtotest.EndpointUnknown,
 	} {

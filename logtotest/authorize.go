@@ -13,24 +13,27 @@ import (
 // organizationsResource is Logto's reserved resource for organization tokens.
 const organizationsResource = "urn:logto:resource:organizations"
 
-// codeTTL is the lifetime of authorization codes.
-const codeTTL = 10 * time.Minute
+// codeTTL is the lifetime of authorization codes (oidc-provider's and
+// Logto's: 60 seconds).
+const codeTTL = 60 * time.Second
 
 // authCode is an issued authorization code and what it is bound to.
 type authCode struct {
-	value       string
-	clientID    string
-	redirectURI string
-	challenge   string
-	nonce       string
-	userID      string
-	sid         string
-	scopes      []string
-	resources   []string
-	authTime    time.Time
-	expiresAt   time.Time
-	consumed    bool
-	grantID     string
+	value           string
+	clientID        string
+	redirectURI     string
+	challenge       string
+	nonce           string
+	userID          string
+	sessionID       string
+	sid             string // the ID tokens' sid; empty unless the app has a back-channel logout URI
+	scopes          []string
+	resources       []string
+	authTime        time.Time
+	includeAuthTime bool
+	expiresAt       time.Time
+	consumed        bool
+	grantID         string
 }
 
 // authRequest is a validated authorization request.
@@ -44,13 +47,28 @@ type authRequest struct {
 	scopes      []string
 	resources   []string
 	prompts     []string
+	maxAge      time.Duration // negative when max_age is absent
+	// authTime is set when the ID tokens must carry auth_time: max_age,
+	// prompt=login or the app's RequireAuthTime.
+	authTime bool
+}
+
+// loginForced reports whether the user must authenticate again even with a
+// session: prompt=login, or a session older than max_age.
+func (req *authRequest) loginForced(ss *session, now time.Time) bool {
+	if contains(req.prompts, "login") {
+		return true
+	}
+	return ss != nil && req.maxAge >= 0 && now.Sub(ss.authTime) > req.maxAge
 }
 
 // forcedUserKey marks requests made by Authorize, with the user to sign in.
 type forcedUserKey struct{}
 
-// SetAutoLogin makes /oidc/auth sign userID in at once (302 to the
+// SetAutoLogin makes /oidc/auth sign userID in at once (303 to the
 // redirect_uri with a code), without any page. An empty userID turns it off.
+// It is what the user would enter on Logto's sign-in page: prompt=none
+// requests, which show no page, ignore it.
 func (s *Server) SetAutoLogin(userID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -71,10 +89,13 @@ func (s *Server) DenyNextAuthorization(errCode, description string) {
 // and returns the callback URL the provider redirects to: the redirect_uri
 // with code, state and iss, or with error, error_description, state and iss.
 // An empty userID picks the user like a plain request (SetAutoLogin, then
-// login_hint). The request goes through the normal handler, so it is logged
-// and subject to FailNext and Intercept. The error is non-nil only if the
-// provider did not redirect (e.g. an unknown client or redirect_uri); it then
-// contains the status and body.
+// login_hint). Having no browser, it signs in through the user's most
+// recent session (started by an earlier Authorize or by any browser), or
+// starts one; prompt=none succeeds once the user has a session. The request
+// goes through the normal handler, so it is logged and subject to FailNext
+// and Intercept. The error is non-nil only if the provider did not redirect
+// (e.g. an unknown client or redirect_uri); it then contains the status and
+// body.
 func (s *Server) Authorize(authURL, userID string) (string, error) {
 	u, err := url.Parse(authURL)
 	if err != nil {
@@ -84,13 +105,7 @@ func (s *Server) Authorize(authURL, userID string) (string, error) {
 		return "", fmt.Errorf("logtotest: Authorize: %q is not an authorization URL (path /oidc/auth)", authURL)
 	}
 	ctx := context.WithValue(context.Background(), forcedUserKey{}, userID)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/oidc/auth?"+u.RawQuery, nil)
-	if err != nil {
-		return "", fmt.Errorf("logtotest: Authorize: %w", err)
-	}
-	req.RemoteAddr = "127.0.0.1:1"
-	rec := &recorder{header: http.Header{}}
-	s.handler.ServeHTTP(rec, req)
+	rec := s.serveInProcessCtx(ctx, http.MethodGet, s.url+"/oidc/auth?"+u.RawQuery, "")
 	if loc := rec.header.Get("Location"); loc != "" && (rec.status == http.StatusFound || rec.status == http.StatusSeeOther) {
 		return loc, nil
 	}
@@ -122,7 +137,8 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.body.Write(b)
 }
 
-// handleAuth is the authorization endpoint.
+// handleAuth is the authorization endpoint. Every redirect is a 303, as in
+// oidc-provider.
 func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request) {
 	params := r.URL.Query()
 	if r.Method == http.MethodPost {
@@ -135,8 +151,10 @@ func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request) {
 	req, e, redirectable := s.validateAuth(params)
 	if e != nil {
 		if redirectable {
-			http.Redirect(w, r, req.errorLocation(s.Issuer(), e), http.StatusFound)
+			http.Redirect(w, r, req.errorLocation(s.Issuer(), e), http.StatusSeeOther)
 		} else {
+			// Rendered, with state and iss like oidc-provider's error page.
+			e.state, e.iss = params.Get("state"), s.Issuer()
 			writeOAuthError(w, r, e)
 		}
 		return
@@ -147,34 +165,66 @@ func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request) {
 	if d := s.denial; d != nil {
 		s.denial = nil
 		s.mu.Unlock()
-		http.Redirect(w, r, req.errorLocation(s.Issuer(), d), http.StatusFound)
+		http.Redirect(w, r, req.errorLocation(s.Issuer(), d), http.StatusSeeOther)
 		return
 	}
-	userID := forced
-	if userID == "" {
+	now := s.nowLocked()
+	var (
+		userID string
+		sess   *session // the session to sign in through, if it is userID's
+	)
+	switch {
+	case isAuthorize:
+		userID = forced
+		if userID == "" {
+			userID = s.autoLogin
+		}
+		if userID == "" {
+			userID = s.findUserLocked(req.loginHint)
+		}
+		sess = s.userSessionLocked(userID)
+	case contains(req.prompts, "none"):
+		// No page may be shown: only the browser's session counts.
+		if sess = s.cookieSessionLocked(r); sess != nil {
+			userID = sess.userID
+		}
+	default:
+		cookieSess := s.cookieSessionLocked(r)
 		userID = s.autoLogin
-	}
-	if userID == "" && (isAuthorize || !s.opts.loginPage) {
-		userID = s.findUserLocked(req.loginHint)
-	}
-	if userID == "" {
-		if s.opts.loginPage && !isAuthorize {
-			loc := s.startInteractionLocked(req)
+		if userID == "" && cookieSess != nil && !req.loginForced(cookieSess, now) {
+			userID = cookieSess.userID
+		}
+		if userID == "" && !s.opts.loginPage {
+			userID = s.findUserLocked(req.loginHint)
+			if userID == "" && cookieSess != nil {
+				userID = cookieSess.userID // authenticates again
+			}
+		}
+		if userID == "" && s.opts.loginPage {
+			loc := s.startInteractionLocked(req, cookieSess)
 			s.mu.Unlock()
 			http.Redirect(w, r, loc, http.StatusSeeOther)
 			return
 		}
+		if cookieSess != nil && cookieSess.userID == userID {
+			sess = cookieSess
+		}
+	}
+	if userID == "" && !contains(req.prompts, "none") {
 		s.mu.Unlock()
 		writeOAuthError(w, r, invalidRequest("no user to sign in: call SetAutoLogin, pass a known login_hint, use Authorize or enable WithLoginPage"))
 		return
 	}
-	loc, e := s.completeAuthLocked(req, userID, false)
+	loc, sess, e := s.completeAuthLocked(req, userID, sess, false)
 	s.mu.Unlock()
 	if e != nil {
 		writeOAuthError(w, r, e)
 		return
 	}
-	http.Redirect(w, r, loc, http.StatusFound)
+	if sess != nil && !isAuthorize {
+		setSessionCookie(w, sess)
+	}
+	http.Redirect(w, r, loc, http.StatusSeeOther)
 }
 
 // findUserLocked returns the ID of the user whose ID or username is hint.
@@ -193,43 +243,66 @@ func (s *Server) findUserLocked(hint string) string {
 	return ""
 }
 
-// completeAuthLocked signs userID in for req and returns the redirect
-// location (with a code, or with an error for the client). freshLogin means
-// the user has just authenticated (sign-in page); otherwise an existing
-// session is reused unless prompt=login. The error is for the cases where
-// the client cannot be redirected to.
-func (s *Server) completeAuthLocked(req *authRequest, userID string, freshLogin bool) (string, *oauthError) {
+// completeAuthLocked signs userID in for req through sess (the session to
+// use, nil for none; it must be userID's) and returns the redirect location
+// (with a code, or with an error for the client) and the session used.
+// freshLogin means the user has just authenticated (sign-in page);
+// otherwise the session is reused unless prompt=login or max_age asks for a
+// new authentication. With prompt=none, an empty userID means that there is
+// no session. The error is for the cases where the client cannot be
+// redirected to.
+func (s *Server) completeAuthLocked(req *authRequest, userID string, sess *session, freshLogin bool) (string, *session, *oauthError) {
+	now := s.nowLocked()
+	if contains(req.prompts, "none") {
+		var desc string
+		switch {
+		case contains(req.prompts, "login"): // max_age=0
+			desc = "login prompt was not resolved"
+		case sess == nil || userID == "":
+			desc = "End-User authentication is required"
+		case req.loginForced(sess, now):
+			desc = "End-User authentication could not be obtained"
+		}
+		if desc != "" {
+			return req.errorLocation(s.Issuer(), errorf(http.StatusBadRequest, "login_required", desc)), nil, nil
+		}
+	}
 	u := s.users[userID]
 	if u == nil {
-		return "", invalidRequest("unknown user " + userID)
+		return "", nil, invalidRequest("unknown user " + userID)
 	}
 	if u.Suspended {
-		return req.errorLocation(s.Issuer(), accessDenied("user is suspended")), nil
+		return req.errorLocation(s.Issuer(), accessDenied("user is suspended")), nil, nil
 	}
-	sess := s.userSessionLocked(userID)
-	if contains(req.prompts, "none") && sess == nil {
-		return req.errorLocation(s.Issuer(), errorf(http.StatusBadRequest, "login_required", "End-User authentication is required")), nil
+	if sess != nil && sess.userID != userID {
+		sess = nil
 	}
-	if sess == nil || freshLogin || contains(req.prompts, "login") {
+	if sess == nil || freshLogin || req.loginForced(sess, now) {
 		sess = s.loginLocked(userID, sess)
+	} else {
+		s.touchLocked(sess)
 	}
-	sess.clients[req.clientID] = true
-	now := s.nowLocked()
+	sid := sess.sidFor(req.clientID)
+	if app := s.apps[req.clientID]; app == nil || app.BackchannelLogoutURI == "" {
+		sid = "" // oidc-provider's includeSid
+	}
 	c := &authCode{
-		value:       randomToken(32),
-		clientID:    req.clientID,
-		redirectURI: req.redirectURI,
-		challenge:   req.challenge,
-		nonce:       req.nonce,
-		userID:      userID,
-		sid:         sess.sid,
-		scopes:      req.scopes,
-		resources:   req.resources,
-		authTime:    sess.authTime,
-		expiresAt:   now.Add(codeTTL),
+		value:           randomToken(32),
+		clientID:        req.clientID,
+		redirectURI:     req.redirectURI,
+		challenge:       req.challenge,
+		nonce:           req.nonce,
+		userID:          userID,
+		sessionID:       sess.id,
+		sid:             sid,
+		scopes:          req.scopes,
+		resources:       req.resources,
+		authTime:        sess.authTime,
+		includeAuthTime: req.authTime,
+		expiresAt:       now.Add(codeTTL),
 	}
 	s.codes[c.value] = c
-	return appendQuery(req.redirectURI, "code", c.value, "state", req.state, "iss", s.Issuer()), nil
+	return appendQuery(req.redirectURI, "code", c.value, "state", req.state, "iss", s.Issuer()), sess, nil
 }
 
 // errorLocation is the redirect_uri carrying an authorization error.

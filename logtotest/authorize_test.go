@@ -35,7 +35,7 @@ func TestAuthorizeRedirectsWithCode(t *testing.T) {
 	p.Set("first_screen", "register")
 	p.Set("ui_locales", "fr")
 	resp, _ := getAuth(t, srv, p)
-	require.Equal(t, http.StatusFound, resp.StatusCode)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 
 	loc, err := url.Parse(resp.Header.Get("Location"))
 	require.NoError(t, err)
@@ -65,7 +65,15 @@ func TestAuthorizeErrorRedirects(t *testing.T) {
 		wantErr  string
 		wantDesc string
 	}{
-		{"scope without openid", webID, func(p url.Values) { p.Set("scope", "profile") }, "invalid_request", "openid"},
+		{"nonce without openid", webID, func(p url.Values) {
+			p.Set("scope", "profile")
+			p.Set("nonce", "n-1")
+		}, "invalid_request", "openid scope must be requested when using the nonce parameter"},
+		{"bad max_age", webID, func(p url.Values) { p.Set("max_age", "-1") }, "invalid_request", "invalid max_age parameter value"},
+		{"max_age=0 with prompt=none", webID, func(p url.Values) {
+			p.Set("prompt", "none")
+			p.Set("max_age", "0")
+		}, "login_required", "login prompt was not resolved"},
 		{"missing scope", webID, func(p url.Values) { p.Del("scope") }, "invalid_request", "scope"},
 		{"unsupported response_type", webID, func(p url.Values) { p.Set("response_type", "token") }, "unsupported_response_type", ""},
 		{"public client without PKCE", spaID, func(url.Values) {}, "invalid_request", "PKCE"},
@@ -85,7 +93,7 @@ func TestAuthorizeErrorRedirects(t *testing.T) {
 			p := authParams(tt.client, "openid")
 			tt.edit(p)
 			resp, _ := getAuth(t, srv, p)
-			require.Equal(t, http.StatusFound, resp.StatusCode)
+			require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 			loc, err := url.Parse(resp.Header.Get("Location"))
 			require.NoError(t, err)
 			assert.True(t, strings.HasPrefix(loc.String(), redirectURI+"?"), loc.String())
@@ -127,6 +135,8 @@ func TestAuthorizeRejectsBadClientOrRedirectURI(t *testing.T) {
 			require.NoError(t, json.Unmarshal([]byte(body), &e))
 			assert.Equal(t, tt.wantErr, e["error"])
 			assert.Equal(t, "oidc."+tt.wantErr, e["code"])
+			assert.Equal(t, "st-1", e["state"], "rendered errors carry state, like oidc-provider's")
+			assert.Equal(t, srv.Issuer(), e["iss"])
 
 			_, err := srv.Authorize(authURL(srv, p), "u-alice")
 			require.Error(t, err)
@@ -151,7 +161,7 @@ func TestAuthorizeUserSelection(t *testing.T) {
 	for _, hint := range []string{"bob", "u-bob"} {
 		p.Set("login_hint", hint)
 		resp, _ = getAuth(t, srv, p)
-		require.Equal(t, http.StatusFound, resp.StatusCode)
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 		code, _ := url.Parse(resp.Header.Get("Location"))
 		tok := exchange(t, srv, code.Query().Get("code"))
 		_, claims := verifyJWT(t, srv, str(tok["id_token"]))
@@ -220,7 +230,7 @@ func TestAuthorizePOSTWithJSON(t *testing.T) {
 	resp, err := noRedirect.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
-	require.Equal(t, http.StatusFound, resp.StatusCode)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	loc, _ := url.Parse(resp.Header.Get("Location"))
 	assert.NotEmpty(t, loc.Query().Get("code"))
 	assert.Equal(t, "js", loc.Query().Get("state"))

@@ -3,7 +3,9 @@ package logtotest
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // validateAuth checks an authorization request. When the client and
@@ -65,8 +67,10 @@ func (s *Server) checkAuthParams(p url.Values, app *App, req *authRequest) *oaut
 		return missingParam("scope")
 	}
 	req.scopes = scopeList(scope)
-	if !contains(req.scopes, "openid") {
-		return invalidRequest("openid scope must be requested")
+	// As in oidc-provider, openid is optional (no ID token is then issued)
+	// unless a nonce is sent.
+	if !contains(req.scopes, "openid") && p.Get("nonce") != "" {
+		return invalidRequest("openid scope must be requested when using the nonce parameter")
 	}
 
 	req.prompts = scopeList(p.Get("prompt"))
@@ -77,6 +81,23 @@ func (s *Server) checkAuthParams(p url.Values, app *App, req *authRequest) *oaut
 	}
 	if contains(req.prompts, "none") && len(req.prompts) > 1 {
 		return invalidRequest("prompt none must only be used alone")
+	}
+	req.maxAge = -1
+	if v := p.Get("max_age"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || n > 1<<53-1 {
+			return invalidRequest("invalid max_age parameter value")
+		}
+		if n == 0 {
+			// max_age=0 is prompt=login (oidc-provider).
+			req.prompts = appendUnique(req.prompts, "login")
+		} else {
+			req.maxAge = time.Duration(min(n, 1<<32)) * time.Second // no overflow
+		}
+		req.authTime = true
+	}
+	if contains(req.prompts, "login") || app.RequireAuthTime {
+		req.authTime = true
 	}
 	// offline_access needs an explicit consent prompt (OIDC Core 11).
 	if !contains(req.prompts, "consent") {

@@ -17,9 +17,10 @@ const backchannelEvent = "http://schemas.openid.net/event/backchannel-logout"
 // logout event. It returns an error if the app has no BackchannelLogoutURI,
 // the request fails or the response status is not 2xx.
 //
-// The fake also sends these tokens by itself when /oidc/session/end ends a
-// session, to every app that signed in through it and has a
-// BackchannelLogoutURI.
+// The fake also sends these tokens by itself when a sign-out ends a session
+// (the logout form's POST to /oidc/session/end/confirm, see EndSession), to
+// every app that signed in through it and has a BackchannelLogoutURI, with
+// that app's sid in the session.
 func (s *Server) SendBackchannelLogout(appID, userID, sid string) error {
 	s.mu.Lock()
 	app := s.apps[appID]
@@ -37,7 +38,7 @@ func (s *Server) SendBackchannelLogout(appID, userID, sid string) error {
 		"aud":    appID,
 		"iat":    now.Unix(),
 		"exp":    now.Unix() + 120,
-		"jti":    randomToken(16),
+		"jti":    randomToken(32),
 		"sub":    userID,
 		"events": map[string]any{backchannelEvent: map[string]any{}},
 	}

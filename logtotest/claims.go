@@ -101,7 +101,12 @@ func (s *Server) idTokenClaimsLocked(u *User, g *grant, scopes []string) map[str
 	c["aud"] = g.clientID
 	c["iat"] = now.Unix()
 	c["exp"] = now.Add(s.opts.idTTL).Unix()
-	c["auth_time"] = g.authTime.Unix()
+	for _, k := range []string{"auth_time", "sid", "nonce"} {
+		delete(c, k) // protocol claims, even when absent (not from User.Extra)
+	}
+	if g.includeAuthTime {
+		c["auth_time"] = g.authTime.Unix()
+	}
 	if g.sid != "" {
 		c["sid"] = g.sid
 	}
@@ -111,19 +116,23 @@ func (s *Server) idTokenClaimsLocked(u *User, g *grant, scopes []string) map[str
 	return c
 }
 
-// jwtAccessTokenClaims builds the claims of a JWT access token.
+// jwtAccessTokenClaims builds the claims of a JWT access token. Without
+// scopes the scope claim is left out, as oidc-provider does.
 func (s *Server) jwtAccessTokenClaimsLocked(sub, clientID, aud string, scopes []string, ttl time.Duration) map[string]any {
 	now := s.nowLocked()
-	return map[string]any{
-		"jti":       randomToken(16),
+	c := map[string]any{
+		"jti":       randomToken(32),
 		"sub":       sub,
 		"iat":       now.Unix(),
 		"exp":       now.Add(ttl).Unix(),
-		"scope":     joinScopes(scopes),
 		"client_id": clientID,
 		"iss":       s.Issuer(),
 		"aud":       aud,
 	}
+	if len(scopes) > 0 {
+		c["scope"] = joinScopes(scopes)
+	}
+	return c
 }
 
 func identitiesClaim(ids map[string]Identity) map[string]any {

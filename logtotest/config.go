@@ -31,8 +31,11 @@ type Rotation int
 
 // Refresh token rotation policies.
 const (
-	// RotateDefault follows Logto: always rotate for public apps (SPA,
-	// native), never for confidential ones.
+	// RotateDefault follows Logto (oidc-provider's default policy): always
+	// rotate for public apps (SPA, native); rotate a confidential app's
+	// refresh token only once 70% of its lifetime has passed; never rotate
+	// once a token chain's total lifetime (from the first token's issue to
+	// the current token's expiry) reaches one year.
 	RotateDefault Rotation = iota
 	// RotateAlways rotates on every refresh.
 	RotateAlways
@@ -54,7 +57,13 @@ type App struct {
 	PostLogoutRedirectURIs []string
 	// BackchannelLogoutURI receives logout tokens (see
 	// Server.SendBackchannelLogout); empty disables back-channel logout.
+	// The app's ID tokens (and introspection answers) carry a sid only when
+	// it is set, as for a Logto app that requires the logout session.
 	BackchannelLogoutURI string
+	// RequireAuthTime makes the app's ID tokens always carry auth_time (the
+	// require_auth_time client metadata); otherwise they carry it only when
+	// the authorization request had max_age or prompt=login.
+	RequireAuthTime bool
 	// RefreshTokenRotation is the rotation policy.
 	RefreshTokenRotation Rotation
 	// ResourceScopes are, for machine-to-machine apps, the scopes granted per

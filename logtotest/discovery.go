@@ -25,7 +25,6 @@ func (s *Server) discoveryDocument() map[string]any {
 		"backchannel_logout_session_supported":           true,
 		"claim_types_supported":                          []string{"normal"},
 		"claims_parameter_supported":                     false,
-		"request_parameter_supported":                    false,
 		"request_uri_parameter_supported":                false,
 		"code_challenge_methods_supported":               []string{"S256"},
 		"grant_types_supported":                          []string{"authorization_code", "refresh_token", "client_credentials"},
@@ -36,8 +35,6 @@ func (s *Server) discoveryDocument() map[string]any {
 		"claims_supported":                               supportedClaims,
 		"subject_types_supported":                        []string{"public"},
 		"token_endpoint_auth_methods_supported":          authMethods,
-		"revocation_endpoint_auth_methods_supported":     authMethods,
-		"introspection_endpoint_auth_methods_supported":  authMethods,
 	}
 	return roundTrip(doc)
 }

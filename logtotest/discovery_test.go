@@ -51,6 +51,24 @@ func TestDiscovery(t *testing.T) {
 		assert.Contains(t, doc[field], want, field)
 	}
 
+	// Only fields that oidc-provider (Logto) publishes too.
+	published := map[string]bool{}
+	for _, f := range []string{
+		"authorization_endpoint", "device_authorization_endpoint", "claims_parameter_supported", "claims_supported",
+		"code_challenge_methods_supported", "end_session_endpoint", "grant_types_supported", "issuer", "jwks_uri",
+		"authorization_response_iss_parameter_supported", "response_modes_supported", "response_types_supported",
+		"scopes_supported", "subject_types_supported", "token_endpoint_auth_methods_supported",
+		"token_endpoint_auth_signing_alg_values_supported", "token_endpoint", "id_token_signing_alg_values_supported",
+		"pushed_authorization_request_endpoint", "request_uri_parameter_supported", "userinfo_endpoint",
+		"introspection_endpoint", "revocation_endpoint", "backchannel_logout_supported",
+		"backchannel_logout_session_supported", "claim_types_supported",
+	} {
+		published[f] = true
+	}
+	for field := range doc {
+		assert.True(t, published[field], "%s is not in Logto's discovery document", field)
+	}
+
 	// RFC 8414 alias.
 	status, _, alias := getJSON(t, iss+"/.well-known/oauth-authorization-server", "")
 	require.Equal(t, http.StatusOK, status)

@@ -10,6 +10,9 @@ type oauthError struct {
 	status      int
 	code        string // error
 	description string // error_description
+	scope       string // scope: the missing scopes of insufficient_scope and invalid_scope
+	state       string // state, echoed by rendered authorization errors
+	iss         string // iss, added to rendered authorization errors
 }
 
 // Error implements error.
@@ -53,12 +56,24 @@ func invalidToken() *oauthError {
 	return errorf(http.StatusUnauthorized, "invalid_token", "invalid token provided")
 }
 
+// withScope sets the scope member of e (the scopes that were missing).
+func (e *oauthError) withScope(scope string) *oauthError {
+	e.scope = scope
+	return e
+}
+
 // writeOAuthError writes e in Logto's shape:
 // {"code":"oidc.<error>","message":...,"error":...,"error_description":...}
-// (plus error_uri for invalid_grant). With ?parse_error=false only error and
-// error_description are sent, like Logto.
+// (plus error_uri for invalid_grant, and scope, state and iss when e has
+// them). With ?parse_error=false only error, error_description and the
+// oidc-provider members (scope, state, iss) are sent, like Logto.
 func writeOAuthError(w http.ResponseWriter, r *http.Request, e *oauthError) {
 	body := map[string]any{"error": e.code, "error_description": e.description}
+	for k, v := range map[string]string{"scope": e.scope, "state": e.state, "iss": e.iss} {
+		if v != "" {
+			body[k] = v
+		}
+	}
 	if r.URL.Query().Get("parse_error") != "false" {
 		body["code"] = "oidc." + e.code
 		body["message"] = logtoMessage(e)
@@ -67,10 +82,24 @@ func writeOAuthError(w http.ResponseWriter, r *http.Request, e *oauthError) {
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	if r.URL.Path == "/oidc/me" {
-		w.Header().Set("WWW-Authenticate", `Bearer error="`+e.code+`", error_description="`+strings.ReplaceAll(e.description, `"`, `'`)+`"`)
-	}
 	writeJSON(w, e.status, body)
+}
+
+// bearerChallenge is the WWW-Authenticate value of a userinfo error, as
+// oidc-provider writes it: the realm (the issuer), then error,
+// error_description and scope. A request without any token gets the realm
+// alone.
+func bearerChallenge(realm string, e *oauthError, tokenSent bool) string {
+	quote := func(v string) string { return `"` + strings.ReplaceAll(v, `"`, `'`) + `"` }
+	c := "Bearer realm=" + quote(realm)
+	if !tokenSent {
+		return c
+	}
+	c += ", error=" + quote(e.code) + ", error_description=" + quote(e.description)
+	if e.scope != "" {
+		c += ", scope=" + quote(e.scope)
+	}
+	return c
 }
 
 // logtoMessage mimics Logto's i18n message: the description, capitalised,

@@ -111,3 +111,30 @@ func ExampleServer_FailNext() {
 	// 503
 	// 200
 }
+
+func ExampleServer_EndSession() {
+	srv, err := logtotest.Start()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	srv.AddApp(logtotest.App{ID: "my-app", Secret: "my-secret", RedirectURIs: []string{"http://localhost:3000/callback"},
+		PostLogoutRedirectURIs: []string{"http://localhost:3000/"}})
+
+	// The URL a client's sign-out sends the browser to. A browser gets a
+	// page whose script posts the logout form; EndSession does both steps.
+	endSessionURL := srv.Issuer() + "/session/end?" + url.Values{
+		"client_id":                {"my-app"},
+		"post_logout_redirect_uri": {"http://localhost:3000/"},
+		"state":                    {"bye"},
+	}.Encode()
+	landing, err := srv.EndSession(endSessionURL)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(landing)
+	fmt.Println(srv.RequestCount(logtotest.EndpointEndSession), srv.RequestCount(logtotest.EndpointEndSessionConfirm))
+	// Output:
+	// http://localhost:3000/?state=bye
+	// 1 1
+}

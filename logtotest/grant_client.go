@@ -8,7 +8,11 @@ import (
 // clientCredentialsLocked handles grant_type=client_credentials for
 // machine-to-machine apps: API resource tokens and organization tokens.
 func (s *Server) clientCredentialsLocked(app *App, form url.Values) (*issued, *oauthError) {
-	resource, orgID := form.Get("resource"), form.Get("organization_id")
+	resource, e := singleResource(form, multipleResourcesCC)
+	if e != nil {
+		return nil, e
+	}
+	orgID := form.Get("organization_id")
 	if resource == "" && orgID == "" {
 		return nil, invalidTarget("both `resource` and `organization_id` are not provided")
 	}

@@ -31,21 +31,26 @@ func (s *Server) codeGrantLocked(app *App, form url.Values) (*issued, *oauthErro
 		s.revokeGrantLocked(c.grantID)
 		return nil, invalidGrant()
 	}
-	resource := form.Get("resource")
+	resource, e := singleResource(form, multipleResources)
+	if e != nil {
+		return nil, e
+	}
 	if resource != "" && (!contains(c.resources, resource) || s.resources[resource] == nil) {
 		return nil, invalidTarget("")
 	}
 	c.consumed = true
 	g := &grant{
-		id:        randomToken(16),
-		clientID:  app.ID,
-		userID:    u.ID,
-		sid:       c.sid,
-		nonce:     c.nonce,
-		authTime:  c.authTime,
-		scopes:    c.scopes,
-		resources: c.resources,
-		rtExpiry:  now.Add(s.opts.refreshTTL),
+		id:              randomToken(16),
+		clientID:        app.ID,
+		userID:          u.ID,
+		sessionID:       c.sessionID,
+		sid:             c.sid,
+		nonce:           c.nonce,
+		authTime:        c.authTime,
+		includeAuthTime: c.includeAuthTime,
+		scopes:          c.scopes,
+		resources:       c.resources,
+		rtExpiry:        now.Add(s.opts.refreshTTL),
 	}
 	s.grants[g.id] = g
 	c.grantID = g.id
@@ -63,7 +68,9 @@ func (s *Server) codeGrantLocked(app *App, form url.Values) (*issued, *oauthErro
 		out.expiresIn = int64(s.opts.accessTTL.Seconds())
 		out.scope = joinScopes(at.scopes)
 	}
-	out.idClaims = s.idTokenClaimsLocked(u, g, c.scopes)
+	if contains(c.scopes, "openid") {
+		out.idClaims = s.idTokenClaimsLocked(u, g, c.scopes)
+	}
 	if contains(c.scopes, "offline_access") {
 		out.refreshToken = s.newRefreshTokenLocked(g, c.scopes).value
 	}

@@ -21,10 +21,18 @@ func (s *Server) refreshGrantLocked(app *App, form url.Values) (*issued, *oauthE
 	var requested []string
 	if sc := form.Get("scope"); sc != "" {
 		requested = scopeList(sc)
+		var missing []string
 		for _, v := range requested {
 			if !contains(rt.scopes, v) {
-				return nil, errorf(http.StatusBadRequest, "invalid_scope", "refresh token missing requested scope")
+				missing = append(missing, v)
 			}
+		}
+		if len(missing) > 0 {
+			desc := "refresh token missing requested scope"
+			if len(missing) > 1 {
+				desc += "s"
+			}
+			return nil, errorf(http.StatusBadRequest, "invalid_scope", desc).withScope(joinScopes(missing))
 		}
 	}
 	u := s.users[g.userID]
@@ -45,10 +53,13 @@ func (s *Server) refreshGrantLocked(app *App, form url.Values) (*issued, *oauthE
 			return nil, accessDenied("user is not a member of the organization")
 		}
 		if !contains(rt.scopes, scopeOrganizations) {
-			return nil, errorf(http.StatusForbidden, "insufficient_scope", "refresh token missing required scope")
+			return nil, errorf(http.StatusForbidden, "insufficient_scope", "refresh token missing required scope").withScope(scopeOrganizations)
 		}
 	}
-	resource := form.Get("resource")
+	resource, e := singleResource(form, multipleResources)
+	if e != nil {
+		return nil, e
+	}
 	if resource == organizationsResource && orgID != "" {
 		resource = ""
 	}
@@ -61,11 +72,11 @@ func (s *Server) refreshGrantLocked(app *App, form url.Values) (*issued, *oauthE
 	}
 
 	out := &issued{refreshToken: value}
-	if rotates(app) {
+	if s.rotatesLocked(app, rt) {
 		if rt.consumedAt.IsZero() {
 			rt.consumedAt = s.nowLocked()
 		}
-		out.refreshToken = s.newRefreshTokenLocked(g, rt.scopes).value
+		out.refreshToken = s.rotateRefreshTokenLocked(app, rt).value
 	}
 	switch {
 	case orgID != "" && resource == "":

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
@@ -242,3 +243,35 @@ func decodeJSON(t *testing.T, raw []byte) map[string]any {
 }
 
 func str(v any) string { s, _ := v.(string); return s }
+
+// browser returns an HTTP client with a cookie jar that follows no
+// redirects, like a browser whose every step the test drives.
+func browser(t *testing.T) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	return &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       5 * time.Second,
+	}
+}
+
+// browserGet performs GET rawURL with b and returns the response and body.
+func browserGet(t *testing.T, b *http.Client, rawURL string) (*http.Response, string) {
+	t.Helper()
+	resp, err := b.Get(rawURL)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+// callbackQuery returns the query of a redirect to the client.
+func callbackQuery(t *testing.T, resp *http.Response) url.Values {
+	t.Helper()
+	u, err := url.Parse(resp.Header.Get("Location"))
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(u.String(), redirectURI), u.String())
+	return u.Query()
+}

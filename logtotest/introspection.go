@@ -3,7 +3,9 @@ package logtotest
 import "net/http"
 
 // handleIntrospection is the token introspection endpoint (RFC 7662) for
-// opaque access tokens and refresh tokens of the calling client.
+// opaque access tokens and refresh tokens of the calling client. As in
+// oidc-provider, only access tokens carry token_type, and tokens of a grant
+// issued with a sid (apps with a back-channel logout URI) carry it.
 func (s *Server) handleIntrospection(w http.ResponseWriter, r *http.Request) {
 	app, token, e := s.tokenRequest(w, r, "introspected via the introspection_endpoint")
 	if e != nil {
@@ -23,16 +25,21 @@ func (s *Server) handleIntrospection(w http.ResponseWriter, r *http.Request) {
 			"iss":        s.Issuer(),
 			"token_type": "Bearer",
 		}
+		if g := s.grants[at.grantID]; g != nil && g.sid != "" {
+			resp["sid"] = g.sid
+		}
 	} else if rt, g := s.liveRefreshTokenLocked(token); rt != nil && rt.clientID == app.ID && s.reusableLocked(rt) {
 		resp = map[string]any{
-			"active":     true,
-			"sub":        g.userID,
-			"client_id":  rt.clientID,
-			"scope":      joinScopes(rt.scopes),
-			"exp":        rt.expiresAt.Unix(),
-			"iat":        rt.issuedAt.Unix(),
-			"iss":        s.Issuer(),
-			"token_type": "refresh_token",
+			"active":    true,
+			"sub":       g.userID,
+			"client_id": rt.clientID,
+			"scope":     joinScopes(rt.scopes),
+			"exp":       rt.expiresAt.Unix(),
+			"iat":       rt.issuedAt.Unix(),
+			"iss":       s.Issuer(),
+		}
+		if g.sid != "" {
+			resp["sid"] = g.sid
 		}
 	}
 	s.mu.Unlock()

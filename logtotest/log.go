@@ -24,8 +24,15 @@ const (
 	EndpointUserInfo Endpoint = "userinfo"
 	// EndpointJWKS is the key set /oidc/jwks.
 	EndpointJWKS Endpoint = "jwks"
-	// EndpointEndSession is the RP-initiated logout endpoint /oidc/session/end.
+	// EndpointEndSession is the RP-initiated logout endpoint /oidc/session/end
+	// (the page with the logout form).
 	EndpointEndSession Endpoint = "end_session"
+	// EndpointEndSessionConfirm is /oidc/session/end/confirm, where the
+	// logout form posts (the sign-out itself).
+	EndpointEndSessionConfirm Endpoint = "end_session_confirm"
+	// EndpointEndSessionSuccess is /oidc/session/end/success, the page
+	// shown after a sign-out without a post-logout redirect URI.
+	EndpointEndSessionSuccess Endpoint = "end_session_success"
 	// EndpointRevocation is /oidc/token/revocation.
 	EndpointRevocation Endpoint = "revocation"
 	// EndpointIntrospection is /oidc/token/introspection.

@@ -12,13 +12,19 @@ const interactionTTL = time.Hour
 // interaction is a pending sign-in on the login page.
 type interaction struct {
 	req       *authRequest
+	sessionID string // the browser's session when the sign-in started, if any
 	expiresAt time.Time
 }
 
-// startInteractionLocked stores req and returns the sign-in page location.
-func (s *Server) startInteractionLocked(req *authRequest) string {
+// startInteractionLocked stores req (and the browser's session, nil for
+// none) and returns the sign-in page location.
+func (s *Server) startInteractionLocked(req *authRequest, sess *session) string {
 	uid := randomToken(16)
-	s.interactions[uid] = &interaction{req: req, expiresAt: s.nowLocked().Add(interactionTTL)}
+	in := &interaction{req: req, expiresAt: s.nowLocked().Add(interactionTTL)}
+	if sess != nil {
+		in.sessionID = sess.id
+	}
+	s.interactions[uid] = in
 	return "/sign-in?uid=" + uid
 }
 
@@ -95,11 +101,14 @@ func (s *Server) handleSignInSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	delete(s.interactions, uid)
-	loc, e := s.completeAuthLocked(in.req, userID, true)
+	loc, sess, e := s.completeAuthLocked(in.req, userID, s.sessions[in.sessionID], true)
 	s.mu.Unlock()
 	if e != nil {
 		http.Error(w, e.description, http.StatusBadRequest)
 		return
+	}
+	if sess != nil {
+		setSessionCookie(w, sess)
 	}
 	http.Redirect(w, r, loc, http.StatusSeeOther)
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -75,5 +76,55 @@ func TestLoginPage(t *testing.T) {
 	assert.NotEmpty(t, q.Get("code"))
 	srv.SetAutoLogin("u-bob")
 	resp, _ = getAuth(t, srv, p)
-	assert.Equal(t, http.StatusFound, resp.StatusCode)
+	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	assert.True(t, strings.HasPrefix(resp.Header.Get("Location"), redirectURI+"?code="))
+}
+
+func TestLoginPageSkippedWithSession(t *testing.T) {
+	srv := newFixture(t, logtotest.WithLoginPage())
+	b := browser(t)
+	p := authParams(webID, "openid")
+
+	// First sign-in: the page; its answer sets the session cookie.
+	resp, _ := browserGet(t, b, authURL(srv, p))
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	loc := resp.Header.Get("Location")
+	require.True(t, strings.HasPrefix(loc, "/sign-in?uid="), loc)
+	resp, err := b.PostForm(srv.URL()+"/sign-in", url.Values{"uid": {strings.TrimPrefix(loc, "/sign-in?uid=")}, "username": {"alice"}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	first := exchange(t, srv, callbackQuery(t, resp).Get("code"))
+	_, claims := verifyJWT(t, srv, str(first["id_token"]))
+	assert.NotContains(t, claims, "auth_time")
+
+	// The same browser signs in again without the page, as in Logto.
+	resp, _ = browserGet(t, b, authURL(srv, p))
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	_, claims = verifyJWT(t, srv, str(exchange(t, srv, callbackQuery(t, resp).Get("code"))["id_token"]))
+	assert.Equal(t, "u-alice", claims["sub"])
+
+	// prompt=login shows the page again; so does a session older than
+	// max_age.
+	for _, edit := range []func(url.Values){
+		func(p url.Values) { p.Set("prompt", "login consent") },
+		func(p url.Values) { p.Set("max_age", "60") },
+	} {
+		srv.Advance(2 * time.Minute)
+		p := authParams(webID, "openid")
+		edit(p)
+		resp, _ = browserGet(t, b, authURL(srv, p))
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+		loc = resp.Header.Get("Location")
+		require.True(t, strings.HasPrefix(loc, "/sign-in?uid="), loc)
+		resp, err = b.PostForm(srv.URL()+"/sign-in", url.Values{"uid": {strings.TrimPrefix(loc, "/sign-in?uid=")}, "username": {"alice"}})
+		require.NoError(t, err)
+		resp.Body.Close()
+		_, claims = verifyJWT(t, srv, str(exchange(t, srv, callbackQuery(t, resp).Get("code"))["id_token"]))
+		assert.EqualValues(t, srv.Now().Unix(), claims["auth_time"], "a new authentication, in the ID token")
+	}
+
+	// A fresh browser sees the page.
+	resp, _ = getAuth(t, srv, p)
+	assert.True(t, strings.HasPrefix(resp.Header.Get("Location"), "/sign-in?uid="))
 }

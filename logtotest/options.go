@@ -50,8 +50,9 @@ func WithAccessTokenTTL(d time.Duration) Option { return func(o *options) { o.ac
 func WithIDTokenTTL(d time.Duration) Option { return func(o *options) { o.idTTL = d } }
 
 // WithRefreshTokenTTL sets the lifetime of refresh tokens. The default is 14
-// days. Rotation does not extend it (the expiry of a grant's first refresh
-// token is kept, as Logto does).
+// days. As in Logto, rotation does not extend it for public apps (the new
+// token keeps the expiry of the grant's first refresh token), while a
+// confidential app's rotated token gets the full lifetime again.
 func WithRefreshTokenTTL(d time.Duration) Option { return func(o *options) { o.refreshTTL = d } }
 
 // WithLoginPage enables the interactive sign-in page: when no automatic user

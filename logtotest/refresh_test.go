@@ -27,7 +27,8 @@ func TestRefreshOpaque(t *testing.T) {
 	_, firstClaims := verifyJWT(t, srv, str(first["id_token"]))
 	assert.Equal(t, "u-alice", claims["sub"])
 	assert.EqualValues(t, srv.Now().Unix(), claims["iat"])
-	assert.Equal(t, firstClaims["auth_time"], claims["auth_time"])
+	assert.NotContains(t, firstClaims, "auth_time", "no max_age, prompt=login or require_auth_time")
+	assert.NotContains(t, claims, "auth_time")
 	assert.Equal(t, "Alice Liddell", claims["name"])
 
 	// Down-scoped refresh without openid: no ID token.
@@ -40,6 +41,12 @@ func TestRefreshOpaque(t *testing.T) {
 	status, body = refresh(t, srv, false, rt, url.Values{"scope": {"openid email"}})
 	assert.Equal(t, http.StatusBadRequest, status)
 	assert.Equal(t, "invalid_scope", body["error"])
+	assert.Equal(t, "refresh token missing requested scope", body["error_description"])
+	assert.Equal(t, "email", body["scope"], "the missing scopes")
+	status, body = refresh(t, srv, false, rt, url.Values{"scope": {"openid email phone"}})
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Equal(t, "refresh token missing requested scopes", body["error_description"])
+	assert.Equal(t, "email phone", body["scope"])
 
 	// Another client's refresh token.
 	status, body = refresh(t, srv, true, rt, nil)
@@ -74,15 +81,27 @@ func TestRefreshResourceToken(t *testing.T) {
 			assert.Equal(t, "at+jwt", h["typ"])
 			assert.Equal(t, srv.SigningKID(), h["kid"])
 			assert.Equal(t, tt.wantAud, claims["aud"])
-			assert.Equal(t, tt.wantScope, claims["scope"])
+			if tt.wantScope == "" {
+				assert.NotContains(t, claims, "scope", "no scope claim when nothing is granted")
+			} else {
+				assert.Equal(t, tt.wantScope, claims["scope"])
+			}
 			assert.Equal(t, "u-alice", claims["sub"])
 			assert.Equal(t, webID, claims["client_id"])
 			assert.Equal(t, srv.Issuer(), claims["iss"])
-			assert.NotEmpty(t, claims["jti"])
+			assert.Len(t, claims["jti"], 43)
 			assert.EqualValues(t, srv.Now().Unix(), claims["iat"])
 			assert.EqualValues(t, srv.Now().Unix()+int64(tt.wantTTL), claims["exp"])
 		})
 	}
+
+	t.Run("several resources", func(t *testing.T) {
+		status, body := refresh(t, srv, false, rt, url.Values{"resource": {apiA, apiB}})
+		assert.Equal(t, http.StatusBadRequest, status)
+		assert.Equal(t, "invalid_target", body["error"])
+		assert.Equal(t, "only a single resource indicator value must be requested/resolved during Access Token Request", body["error_description"])
+		assert.True(t, srv.RefreshTokenActive(rt))
+	})
 
 	t.Run("resource not requested at auth", func(t *testing.T) {
 		other := signIn(t, srv, "u-alice", "openid offline_access read", url.Values{"resource": {apiB}})
@@ -124,6 +143,11 @@ func TestOrganizationTokens(t *testing.T) {
 			if tt.wantErr != "" {
 				assert.Equal(t, tt.wantErr, body["error"])
 				assert.Equal(t, "oidc."+tt.wantErr, body["code"])
+				if tt.wantErr == "insufficient_scope" {
+					assert.Equal(t, "urn:logto:scope:organizations", body["scope"])
+				} else {
+					assert.NotContains(t, body, "scope")
+				}
 				return
 			}
 			assert.EqualValues(t, 3600, body["expires_in"])
@@ -131,7 +155,11 @@ func TestOrganizationTokens(t *testing.T) {
 			assert.NotEmpty(t, body["id_token"])
 			_, claims := verifyJWT(t, srv, str(body["access_token"]))
 			assert.Equal(t, tt.wantAud, claims["aud"])
-			assert.Equal(t, tt.wantScope, claims["scope"])
+			if tt.wantScope == "" {
+				assert.NotContains(t, claims, "scope")
+			} else {
+				assert.Equal(t, tt.wantScope, claims["scope"])
+			}
 			assert.Equal(t, tt.wantOrg, claims["organization_id"])
 		})
 	}
@@ -201,6 +229,53 @@ func TestRefreshRotationPolicies(t *testing.T) {
 	}
 }
 
+func TestRefreshRotationDefaultConfidential(t *testing.T) {
+	srv := newFixture(t, logtotest.WithRefreshTokenTTL(10*24*time.Hour))
+	rt := str(signIn(t, srv, "u-alice", "openid offline_access", nil)["refresh_token"])
+	introspectExp := func(token string) int64 {
+		status, body := postForm(t, srv, "/oidc/token/introspection", url.Values{"token": {token}}, webID, webSecret)
+		require.Equal(t, http.StatusOK, status, body)
+		require.Equal(t, true, body["active"], body)
+		return int64(body["exp"].(float64))
+	}
+	firstExp := introspectExp(rt)
+
+	// Before 70% of the lifetime: the same token comes back.
+	srv.Advance(6*24*time.Hour + 23*time.Hour) // 69.6%
+	status, body := refresh(t, srv, false, rt, nil)
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Equal(t, rt, body["refresh_token"])
+
+	// From 70%: rotation, with a full lifetime for the new token.
+	srv.Advance(time.Hour)
+	status, body = refresh(t, srv, false, rt, nil)
+	require.Equal(t, http.StatusOK, status, body)
+	rt2 := str(body["refresh_token"])
+	assert.NotEqual(t, rt, rt2)
+	assert.False(t, srv.RefreshTokenActive(rt))
+	assert.Equal(t, srv.Now().Add(10*24*time.Hour).Unix(), introspectExp(rt2))
+	assert.Greater(t, introspectExp(rt2), firstExp)
+
+	// Reusing the old token revokes the grant, as for public apps.
+	status, _ = refresh(t, srv, false, rt, nil)
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.False(t, srv.RefreshTokenActive(rt2))
+}
+
+func TestRefreshRotationStopsAfterOneYear(t *testing.T) {
+	srv := newFixture(t, logtotest.WithRefreshTokenTTL(250*24*time.Hour))
+	rt := str(signIn(t, srv, "u-alice", "openid offline_access", nil)["refresh_token"])
+	srv.Advance(180 * 24 * time.Hour) // 72%: rotates; the chain now lasts 430 days
+	status, body := refresh(t, srv, false, rt, nil)
+	require.Equal(t, http.StatusOK, status, body)
+	rt2 := str(body["refresh_token"])
+	require.NotEqual(t, rt, rt2)
+	srv.Advance(180 * 24 * time.Hour) // 72% again, but the chain lasts over a year
+	status, body = refresh(t, srv, false, rt2, nil)
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Equal(t, rt2, body["refresh_token"], "no rotation past a total lifetime of one year")
+}
+
 func TestRefreshReuseInterval(t *testing.T) {
 	srv := newFixture(t, logtotest.WithRefreshTokenReuseInterval(3*time.Second))
 	rt1 := str(signInSPA(t, srv, "u-alice", "openid offline_access", nil)["refresh_token"])
@@ -258,6 +333,7 @@ func TestClientCredentials(t *testing.T) {
 		{"organization", url.Values{"organization_id": {"org1"}}, 200, "", "urn:logto:organization:org1", "read:org write:org"},
 		{"neither resource nor organization", url.Values{}, 400, "invalid_target", "", ""},
 		{"unknown resource", url.Values{"resource": {"https://nope.example"}}, 400, "invalid_target", "", ""},
+		{"several resources", url.Values{"resource": {apiA, apiB}}, 400, "invalid_target", "", ""},
 		{"foreign organization", url.Values{"organization_id": {"org2"}}, 403, "access_denied", "", ""},
 	}
 	for _, tt := range tests {

@@ -4,7 +4,9 @@ import "net/http"
 
 // handleRevocation is the token revocation endpoint (RFC 7009). Revoking a
 // refresh token or an opaque access token revokes its whole grant (the
-// sibling tokens too); unknown tokens are ignored; JWTs are rejected.
+// sibling tokens too); unknown tokens and tokens of other clients are
+// ignored (200, the token keeps working, as in oidc-provider); JWTs are
+// rejected. Success is an empty text/plain 200, like oidc-provider's.
 func (s *Server) handleRevocation(w http.ResponseWriter, r *http.Request) {
 	app, token, e := s.tokenRequest(w, r, "revoked via the revocation_endpoint")
 	if e != nil {
@@ -18,14 +20,12 @@ func (s *Server) handleRevocation(w http.ResponseWriter, r *http.Request) {
 	} else if at := s.accessTokens[token]; at != nil {
 		grantID, owner = at.grantID, at.clientID
 	}
-	if grantID != "" && owner != app.ID {
-		s.mu.Unlock()
-		writeOAuthError(w, r, invalidRequest("client is not authorized to revoke the presented token"))
-		return
+	if owner == app.ID {
+		s.revokeGrantLocked(grantID)
 	}
-	s.revokeGrantLocked(grantID)
 	s.mu.Unlock()
-	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
 }
 

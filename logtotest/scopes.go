@@ -50,13 +50,30 @@ func (s *Server) resourceTTLLocked(indicator string) time.Duration {
 	return s.opts.accessTTL
 }
 
-// rotates reports whether refreshing with app rotates the refresh token.
-func rotates(app *App) bool {
+// maxRotatingLifetime is the total lifetime of a refresh token chain from
+// which oidc-provider's default policy stops rotating (one year).
+const maxRotatingLifetime = 36525 * 24 * time.Hour / 100
+
+// rotatesLocked reports whether refreshing rt with app rotates the refresh
+// token (see Rotation).
+func (s *Server) rotatesLocked(app *App, rt *refreshToken) bool {
 	switch app.RefreshTokenRotation {
 	case RotateAlways:
 		return true
 	case RotateNever:
 		return false
 	}
-	return app.public()
+	if rt.expiresAt.Sub(rt.iiat) >= maxRotatingLifetime {
+		return false
+	}
+	if app.public() {
+		return true
+	}
+	// oidc-provider: floor(elapsed / ttl * 100) >= 70, in whole seconds.
+	iat := rt.issuedAt.Unix()
+	ttl := rt.expiresAt.Unix() - iat
+	if ttl <= 0 {
+		return true
+	}
+	return (s.nowLocked().Unix()-iat)*100/ttl >= 70
 }

@@ -43,7 +43,9 @@ type Server struct {
 	refreshTokens map[string]*refreshToken
 	accessTokens  map[string]*accessToken
 	sessions      map[string]*session
+	sessionSeq    uint64
 	interactions  map[string]*interaction
+	logouts       map[string]*logoutRequest // by xsrf
 
 	log             []Request
 	failures        map[Endpoint][]failure
@@ -104,6 +106,7 @@ func Start(opts ...Option) (*Server, error) {
 		accessTokens:  map[string]*accessToken{},
 		sessions:      map[string]*session{},
 		interactions:  map[string]*interaction{},
+		logouts:       map[string]*logoutRequest{},
 		failures:      map[Endpoint][]failure{},
 		intercepts:    map[Endpoint]func(http.ResponseWriter, *http.Request, http.Handler){},
 		stalls:        map[Endpoint]chan struct{}{},
@@ -164,6 +167,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /oidc/token/introspection", s.handleIntrospection)
 	mux.HandleFunc("GET /oidc/session/end", s.handleEndSession)
 	mux.HandleFunc("POST /oidc/session/end", s.handleEndSession)
+	mux.HandleFunc("POST /oidc/session/end/confirm", s.handleEndSessionConfirm)
+	mux.HandleFunc("GET /oidc/session/end/success", s.handleEndSessionSuccess)
 	mux.HandleFunc("GET /sign-in", s.handleSignInPage)
 	mux.HandleFunc("POST /sign-in", s.handleSignInSubmit)
 	return mux
@@ -184,6 +189,10 @@ func endpointFor(path string) Endpoint {
 		return EndpointJWKS
 	case "/oidc/session/end":
 		return EndpointEndSession
+	case "/oidc/session/end/confirm":
+		return EndpointEndSessionConfirm
+	case "/oidc/session/end/success":
+		return EndpointEndSessionSuccess
 	case "/oidc/token/revocation":
 		return EndpointRevocation
 	case "/oidc/token/introspection":

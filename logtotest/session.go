@@ -6,164 +6,125 @@ import (
 	"time"
 )
 
-// session is a user's sign-in session at the provider (what Logto keeps in
-// its session cookie). The fake keeps one session per user.
+// sessionCookie is the name of the cookie that carries a browser's session
+// (oidc-provider's is also called _session). Its path is /oidc, so that it
+// does not reach apps served on the same host (cookies ignore ports).
+const (
+	sessionCookie     = "_session"
+	sessionCookiePath = "/oidc"
+)
+
+// session is a sign-in session at the provider (what Logto keeps behind its
+// session cookie). A browser that keeps cookies has its own session; see
+// sessionForLocked for the requests that carry none.
 type session struct {
-	sid      string
+	id       string // the session cookie's value
 	userID   string
 	authTime time.Time
-	clients  map[string]bool // apps that signed in through the session
+	seq      uint64            // order of last use, to find a user's latest session
+	clients  map[string]string // apps that signed in through the session -> their sid
 }
 
-// userSessionLocked returns the user's session, if any.
+// sidFor returns the app's sid in the session (oidc-provider's
+// sidFor: one value per session and client), creating it on first use.
+func (ss *session) sidFor(clientID string) string {
+	sid := ss.clients[clientID]
+	if sid == "" {
+		sid = randomToken(32)
+		ss.clients[clientID] = sid
+	}
+	return sid
+}
+
+// userSessionLocked returns the user's most recently used session, if any.
 func (s *Server) userSessionLocked(userID string) *session {
+	var best *session
 	for _, ss := range s.sessions {
-		if ss.userID == userID {
+		if ss.userID == userID && (best == nil || ss.seq > best.seq) {
+			best = ss
+		}
+	}
+	return best
+}
+
+// cookieSessionLocked returns the live session named by the request's
+// session cookie, if any.
+func (s *Server) cookieSessionLocked(r *http.Request) *session {
+	for _, c := range r.Cookies() {
+		if c.Name != sessionCookie {
+			continue
+		}
+		if ss := s.sessions[c.Value]; ss != nil {
 			return ss
 		}
 	}
 	return nil
 }
 
-// loginLocked records an authentication of userID, creating a session or
-// refreshing the authentication time of the existing one.
+// touchLocked marks the session as the most recently used.
+func (s *Server) touchLocked(ss *session) {
+	s.sessionSeq++
+	ss.seq = s.sessionSeq
+}
+
+// loginLocked records an authentication of userID: it refreshes the
+// authentication time of existing when that session is the user's, and
+// otherwise starts a new session.
 func (s *Server) loginLocked(userID string, existing *session) *session {
 	now := s.nowLocked()
-	if existing != nil {
+	if existing != nil && existing.userID == userID {
 		existing.authTime = now
+		s.touchLocked(existing)
 		return existing
 	}
-	ss := &session{sid: randomToken(16), userID: userID, authTime: now, clients: map[string]bool{}}
-	s.sessions[ss.sid] = ss
+	ss := &session{id: randomToken(32), userID: userID, authTime: now, clients: map[string]string{}}
+	s.sessions[ss.id] = ss
+	s.touchLocked(ss)
 	return ss
+}
+
+// setSessionCookie gives the browser the session cookie of ss.
+func setSessionCookie(w http.ResponseWriter, ss *session) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: ss.id, Path: sessionCookiePath,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode})
+}
+
+// clearSessionCookie removes the session cookie from the browser.
+func clearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: sessionCookiePath,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 }
 
 // logoutNotice is a back-channel logout to send.
 type logoutNotice struct{ appID, userID, sid string }
 
-// endSessionsLocked ends the sessions accepted by match and returns the
-// back-channel logouts to send. Grants without offline_access die with their
-// session; offline refresh tokens survive, as in Logto.
-func (s *Server) endSessionsLocked(match func(*session) bool) []logoutNotice {
+// endSessionLocked ends the session ss, as the end-session confirm step
+// does: with logout (the form's logout=yes) the whole session and every app
+// in it, otherwise only clientID's part of it (nothing if clientID is
+// empty). Grants without offline_access die with their session; offline
+// refresh tokens survive, as in Logto. It returns the back-channel logouts
+// to send.
+func (s *Server) endSessionLocked(ss *session, logout bool, clientID string) []logoutNotice {
 	var notices []logoutNotice
-	for sid, ss := range s.sessions {
-		if !match(ss) {
+	ending := func(appID string) bool { return logout || appID == clientID }
+	for appID, sid := range ss.clients {
+		if !ending(appID) {
 			continue
 		}
-		delete(s.sessions, sid)
-		for id, g := range s.grants {
-			if g.sid == sid && !contains(g.scopes, "offline_access") {
-				s.revokeGrantLocked(id)
-			}
+		if app := s.apps[appID]; app != nil && app.BackchannelLogoutURI != "" {
+			notices = append(notices, logoutNotice{appID: appID, userID: ss.userID, sid: sid})
 		}
-		for appID := range ss.clients {
-			if app := s.apps[appID]; app != nil && app.BackchannelLogoutURI != "" {
-				notices = append(notices, logoutNotice{appID: appID, userID: ss.userID, sid: sid})
-			}
+	}
+	for id, g := range s.grants {
+		if g.sessionID == ss.id && ending(g.clientID) && !contains(g.scopes, "offline_access") {
+			s.revokeGrantLocked(id)
 		}
+	}
+	if logout {
+		delete(s.sessions, ss.id)
+	} else {
+		delete(ss.clients, clientID)
 	}
 	sort.Slice(notices, func(i, j int) bool { return notices[i].appID < notices[j].appID })
 	return notices
-}
-
-// handleEndSession is the RP-initiated logout endpoint. Logto shows an
-// auto-submitted confirmation form; the fake ends the session at once.
-func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.Query()
-	if r.Method == http.MethodPost {
-		var e *oauthError
-		if p, e = readBody(w, r); e != nil {
-			writeOAuthError(w, r, e)
-			return
-		}
-	}
-	if d := duplicateParam(p); d != "" {
-		writeOAuthError(w, r, invalidRequest("'"+d+"' parameter must not be provided twice"))
-		return
-	}
-	clientID, hint := p.Get("client_id"), p.Get("id_token_hint")
-	postLogout := p.Get("post_logout_redirect_uri")
-	var sub string
-	if hint != "" {
-		claims, err := s.verifyOwnToken(hint)
-		if err != nil {
-			writeOAuthError(w, r, invalidRequest("could not validate id_token_hint"))
-			return
-		}
-		sub, _ = claims["sub"].(string)
-		auds := audiences(claims["aud"])
-		switch {
-		case clientID == "" && len(auds) > 0:
-			clientID = auds[0]
-		case clientID != "" && !contains(auds, clientID):
-			writeOAuthError(w, r, invalidRequest("client_id does not match the id_token_hint audience"))
-			return
-		}
-	}
-	s.mu.Lock()
-	var app *App
-	if clientID != "" {
-		if app = s.apps[clientID]; app == nil {
-			s.mu.Unlock()
-			writeOAuthError(w, r, errorf(http.StatusBadRequest, "invalid_client", "client is invalid"))
-			return
-		}
-		app = app.clone()
-	}
-	if postLogout != "" {
-		var e *oauthError
-		if app == nil {
-			e = invalidRequest("post_logout_redirect_uri can only be used in combination with id_token_hint or client_id")
-		} else if !contains(app.PostLogoutRedirectURIs, postLogout) {
-			e = invalidRequest("post_logout_redirect_uri not registered")
-		}
-		if e != nil {
-			s.mu.Unlock()
-			writeOAuthError(w, r, e)
-			return
-		}
-	}
-	notices := s.endSessionsLocked(func(ss *session) bool {
-		switch {
-		case sub != "":
-			return ss.userID == sub
-		case clientID != "":
-			return ss.clients[clientID]
-		}
-		return true
-	})
-	s.mu.Unlock()
-
-	for _, n := range notices {
-		_ = s.SendBackchannelLogout(n.appID, n.userID, n.sid) // best effort, like Logto
-	}
-	if postLogout != "" {
-		http.Redirect(w, r, appendQuery(postLogout, "state", p.Get("state")), http.StatusFound)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write([]byte(signedOutPage))
-}
-
-const signedOutPage = `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Signed out</title></head>
-<body><p>You have successfully signed out.</p></body></html>
-`
-
-// audiences normalises an aud claim.
-func audiences(v any) []string {
-	switch a := v.(type) {
-	case string:
-		return []string{a}
-	case []any:
-		var out []string
-		for _, x := range a {
-			if s, ok := x.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return nil
 }

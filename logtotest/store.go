@@ -5,16 +5,18 @@ import "time"
 // grant is what one successful code exchange creates: the refresh tokens and
 // access tokens derived from it are revoked together.
 type grant struct {
-	id        string
-	clientID  string
-	userID    string
-	sid       string
-	nonce     string
-	authTime  time.Time
-	scopes    []string // granted at /auth
-	resources []string // requested at /auth
-	rtExpiry  time.Time
-	revoked   bool
+	id              string
+	clientID        string
+	userID          string
+	sessionID       string // the session it was authorized in
+	sid             string // the ID tokens' sid (empty: none)
+	nonce           string
+	authTime        time.Time
+	includeAuthTime bool     // the ID tokens carry auth_time
+	scopes          []string // granted at /auth
+	resources       []string // requested at /auth
+	rtExpiry        time.Time
+	revoked         bool
 }
 
 // refreshToken is an opaque refresh token.
@@ -25,6 +27,7 @@ type refreshToken struct {
 	scopes     []string
 	issuedAt   time.Time
 	expiresAt  time.Time
+	iiat       time.Time // when the first token of the rotation chain was issued
 	consumedAt time.Time // zero while not rotated away
 }
 

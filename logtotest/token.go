@@ -2,6 +2,7 @@ package logtotest
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -52,7 +53,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 	if e != nil {
 		return nil, e
 	}
-	if d := duplicateParam(form); d != "" {
+	// resource may repeat (RFC 8707); each grant refuses several values.
+	if d := duplicateParam(form, "resource"); d != "" {
 		return nil, invalidRequest("'" + d + "' parameter must not be provided twice")
 	}
 	gt := form.Get("grant_type")
@@ -105,7 +107,8 @@ func (s *Server) finish(out *issued) (*tokenResponse, *oauthError) {
 		resp.AccessToken = at
 	}
 	if out.idClaims != nil {
-		header := key.header("JWT")
+		// oidc-provider's ID tokens have no typ.
+		header := map[string]any{"alg": string(key.alg), "kid": key.kid}
 		s.mu.Lock()
 		mutate := s.mutateIDToken
 		s.mu.Unlock()
@@ -140,18 +143,56 @@ func (s *Server) opaqueAccessTokenLocked(g *grant, scopes []string) *accessToken
 	return at
 }
 
-// newRefreshTokenLocked stores a new refresh token for g.
+// newRefreshTokenLocked stores the first refresh token of g.
 func (s *Server) newRefreshTokenLocked(g *grant, scopes []string) *refreshToken {
+	now := s.nowLocked()
 	rt := &refreshToken{
 		value:     randomToken(32),
 		grantID:   g.id,
 		clientID:  g.clientID,
 		scopes:    scopes,
-		issuedAt:  s.nowLocked(),
+		issuedAt:  now,
 		expiresAt: g.rtExpiry,
+		iiat:      now,
 	}
 	s.refreshTokens[rt.value] = rt
 	return rt
 }
+
+// rotateRefreshTokenLocked stores the refresh token that replaces old. As in
+// Logto, a public app's new token keeps the old expiry; a confidential
+// app's gets the full lifetime.
+func (s *Server) rotateRefreshTokenLocked(app *App, old *refreshToken) *refreshToken {
+	now := s.nowLocked()
+	rt := &refreshToken{
+		value:     randomToken(32),
+		grantID:   old.grantID,
+		clientID:  old.clientID,
+		scopes:    old.scopes,
+		issuedAt:  now,
+		expiresAt: old.expiresAt,
+		iiat:      old.iiat,
+	}
+	if !app.public() {
+		rt.expiresAt = now.Add(s.opts.refreshTTL)
+	}
+	s.refreshTokens[rt.value] = rt
+	return rt
+}
+
+// singleResource returns the resource parameter of a token request,
+// refusing several values as oidc-provider does (with desc).
+func singleResource(form url.Values, desc string) (string, *oauthError) {
+	if len(form["resource"]) > 1 {
+		return "", invalidTarget(desc)
+	}
+	return form.Get("resource"), nil
+}
+
+// Descriptions of oidc-provider's errors for several resource values.
+const (
+	multipleResources   = "only a single resource indicator value must be requested/resolved during Access Token Request"
+	multipleResourcesCC = "only a single resource indicator value is supported for this grant type"
+)
 
 func joinScopes(scopes []string) string { return strings.Join(scopes, " ") }

@@ -163,9 +163,9 @@ func TestCodeExchangeFailures(t *testing.T) {
 		{"unknown code", func(string) url.Values {
 			return url.Values{"code": {"bogus"}, "redirect_uri": {redirectURI}, "code_verifier": {verifier}}
 		}, 0},
-		{"expired code", func(c string) url.Values {
+		{"expired code (60 s, as in Logto)", func(c string) url.Values {
 			return url.Values{"code": {c}, "redirect_uri": {redirectURI}, "code_verifier": {verifier}}
-		}, 10*time.Minute + time.Second},
+		}, time.Minute},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,6 +187,25 @@ func TestCodeExchangeFailures(t *testing.T) {
 			"code": {code}, "redirect_uri": {redirectURI}, "code_verifier": {verifier}}, webID, webSecret)
 		assert.Equal(t, http.StatusBadRequest, status)
 		assert.Equal(t, "invalid_grant", body["error"])
+	})
+
+	t.Run("code still valid at 59 s", func(t *testing.T) {
+		code := newCode(webID)
+		srv.Advance(59 * time.Second)
+		status, body := postForm(t, srv, "/oidc/token", url.Values{"grant_type": {"authorization_code"},
+			"code": {code}, "redirect_uri": {redirectURI}, "code_verifier": {verifier}}, webID, webSecret)
+		assert.Equal(t, http.StatusOK, status, body)
+	})
+
+	t.Run("several resources", func(t *testing.T) {
+		p := authParams(webID, "openid")
+		p["resource"] = []string{apiA, apiB}
+		code := authorize(t, srv, "u-alice", p).Get("code")
+		status, body := postForm(t, srv, "/oidc/token", url.Values{"grant_type": {"authorization_code"},
+			"code": {code}, "redirect_uri": {redirectURI}, "resource": {apiA, apiB}}, webID, webSecret)
+		assert.Equal(t, http.StatusBadRequest, status)
+		assert.Equal(t, "invalid_target", body["error"])
+		assert.Equal(t, "only a single resource indicator value must be requested/resolved during Access Token Request", body["error_description"])
 	})
 
 	t.Run("missing code", func(t *testing.T) {
@@ -266,9 +285,7 @@ func TestIDTokenClaims(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			body := signIn(t, srv, tt.user, tt.scope, url.Values{"nonce": {"n-123"}})
 			h, claims := verifyJWT(t, srv, str(body["id_token"]))
-			assert.Equal(t, "JWT", h["typ"])
-			assert.Equal(t, "ES384", h["alg"])
-			assert.Equal(t, srv.SigningKID(), h["kid"])
+			assert.Equal(t, map[string]any{"alg": "ES384", "kid": srv.SigningKID()}, h, "no typ, as oidc-provider")
 
 			now := srv.Now().Unix()
 			assert.Equal(t, srv.Issuer(), claims["iss"])
@@ -276,9 +293,9 @@ func TestIDTokenClaims(t *testing.T) {
 			assert.Equal(t, webID, claims["aud"])
 			assert.EqualValues(t, now, claims["iat"])
 			assert.EqualValues(t, now+3600, claims["exp"])
-			assert.EqualValues(t, now, claims["auth_time"])
+			assert.NotContains(t, claims, "auth_time", "only with max_age, prompt=login or RequireAuthTime")
 			assert.Equal(t, "n-123", claims["nonce"])
-			assert.NotEmpty(t, claims["sid"])
+			assert.NotContains(t, claims, "sid", "only for apps with a back-channel logout URI")
 			for k, v := range tt.want {
 				assert.Equal(t, v, claims[k], k)
 			}
@@ -307,4 +324,81 @@ func TestUpdateUserAndClock(t *testing.T) {
 	srv.SetNow(time.Unix(1_900_000_000, 0))
 	assert.Equal(t, time.Unix(1_900_000_000, 0), srv.Now())
 	assert.Panics(t, func() { srv.UpdateUser("ghost", func(*logtotest.User) {}) })
+}
+
+func TestIDTokenAuthTime(t *testing.T) {
+	srv := newFixture(t)
+	srv.AddApp(logtotest.App{ID: "at-app", Secret: "s", RedirectURIs: []string{redirectURI}, RequireAuthTime: true})
+	signInAt := func(p url.Values) (map[string]any, map[string]any) {
+		t.Helper()
+		q := authorize(t, srv, "u-alice", p)
+		require.NotEmpty(t, q.Get("code"), q.Encode())
+		status, body := postForm(t, srv, "/oidc/token", url.Values{
+			"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "redirect_uri": {redirectURI},
+		}, p.Get("client_id"), map[string]string{webID: webSecret, "at-app": "s"}[p.Get("client_id")])
+		require.Equal(t, http.StatusOK, status, body)
+		_, claims := verifyJWT(t, srv, str(body["id_token"]))
+		return body, claims
+	}
+
+	// The first sign-in starts the session.
+	_, claims := signInAt(authParams(webID, "openid offline_access"))
+	assert.NotContains(t, claims, "auth_time")
+	loginTime := srv.Now().Unix()
+
+	srv.Advance(10 * time.Minute)
+	p := authParams(webID, "openid offline_access")
+	p.Set("max_age", "3600")
+	body, claims := signInAt(p)
+	assert.EqualValues(t, loginTime, claims["auth_time"], "max_age: the session's authentication time")
+
+	// Refreshed ID tokens keep it.
+	srv.Advance(time.Minute)
+	status, refreshed := refresh(t, srv, false, str(body["refresh_token"]), nil)
+	require.Equal(t, http.StatusOK, status, refreshed)
+	_, rc := verifyJWT(t, srv, str(refreshed["id_token"]))
+	assert.EqualValues(t, loginTime, rc["auth_time"])
+
+	_, claims = signInAt(authParams("at-app", "openid"))
+	assert.EqualValues(t, loginTime, claims["auth_time"], "require_auth_time")
+
+	// A session older than max_age authenticates again.
+	p.Set("max_age", "60")
+	_, claims = signInAt(p)
+	assert.EqualValues(t, srv.Now().Unix(), claims["auth_time"])
+
+	srv.Advance(time.Minute)
+	p = authParams(webID, "openid")
+	p.Set("prompt", "login")
+	_, claims = signInAt(p)
+	assert.EqualValues(t, srv.Now().Unix(), claims["auth_time"], "prompt=login")
+
+	// prompt=none cannot authenticate again.
+	srv.Advance(2 * time.Minute)
+	p = authParams(webID, "openid")
+	p.Set("prompt", "none")
+	p.Set("max_age", "60")
+	q := authorize(t, srv, "u-alice", p)
+	assert.Equal(t, "login_required", q.Get("error"))
+	assert.Equal(t, "End-User authentication could not be obtained", q.Get("error_description"))
+}
+
+func TestSignInWithoutOpenID(t *testing.T) {
+	srv := newFixture(t)
+	body := signIn(t, srv, "u-alice", "offline_access profile", nil)
+	assert.NotContains(t, body, "id_token", "no openid, no ID token")
+	assert.Equal(t, "offline_access profile", body["scope"])
+	assert.NotEmpty(t, body["refresh_token"])
+
+	status, header, e := getJSON(t, srv.Issuer()+"/me", str(body["access_token"]))
+	assert.Equal(t, http.StatusForbidden, status)
+	assert.Equal(t, "insufficient_scope", e["error"])
+	assert.Equal(t, "access token missing openid scope", e["error_description"])
+	assert.Equal(t, "openid", e["scope"])
+	assert.Equal(t, `Bearer realm="`+srv.Issuer()+`", error="insufficient_scope", error_description="access token missing openid scope", scope="openid"`,
+		header.Get("WWW-Authenticate"))
+
+	status, refreshed := refresh(t, srv, false, str(body["refresh_token"]), nil)
+	require.Equal(t, http.StatusOK, status, refreshed)
+	assert.NotContains(t, refreshed, "id_token")
 }

@@ -7,19 +7,24 @@ import (
 
 // handleUserInfo is the userinfo endpoint: it takes an opaque access token
 // (Authorization: Bearer, or access_token in a POST body) and returns every
-// claim of the token's scopes.
+// claim of the token's scopes. Errors carry oidc-provider's WWW-Authenticate
+// challenge (realm = the issuer).
 func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
+	fail := func(e *oauthError, tokenSent bool) {
+		w.Header().Set("WWW-Authenticate", bearerChallenge(s.Issuer(), e, tokenSent))
+		writeOAuthError(w, r, e)
+	}
 	token := bearerToken(r)
 	if token == "" && r.Method == http.MethodPost {
 		form, e := readBody(w, r)
 		if e != nil {
-			writeOAuthError(w, r, e)
+			fail(e, true)
 			return
 		}
 		token = form.Get("access_token")
 	}
 	if token == "" {
-		writeOAuthError(w, r, invalidRequest("no access token provided"))
+		fail(errorf(http.StatusUnauthorized, "invalid_token", "no access token provided"), false)
 		return
 	}
 	s.mu.Lock()
@@ -30,7 +35,12 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	if u == nil || u.Suspended {
 		s.mu.Unlock()
-		writeOAuthError(w, r, invalidToken())
+		fail(invalidToken(), true)
+		return
+	}
+	if !contains(at.scopes, "openid") {
+		s.mu.Unlock()
+		fail(errorf(http.StatusForbidden, "insufficient_scope", "access token missing openid scope").withScope("openid"), true)
 		return
 	}
 	claims := s.scopeClaimsLocked(u, at.scopes, false)

@@ -1,6 +1,7 @@
 package logtotest_test
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gologto/logto/logtotest"
 )
 
 func TestUserInfo(t *testing.T) {
@@ -52,17 +55,21 @@ func TestUserInfoErrors(t *testing.T) {
 	rt := str(body["refresh_token"])
 	_, jwt := refresh(t, srv, false, rt, url.Values{"resource": {apiA}})
 
+	realm := `Bearer realm="` + srv.Issuer() + `"`
+	invalid := realm + `, error="invalid_token", error_description="invalid token provided"`
 	tests := []struct {
-		name       string
-		token      string
-		advance    time.Duration
-		wantStatus int
-		wantErr    string
+		name          string
+		token         string
+		advance       time.Duration
+		wantStatus    int
+		wantErr       string
+		wantDesc      string
+		wantChallenge string
 	}{
-		{"JWT access token", str(jwt["access_token"]), 0, 401, "invalid_token"},
-		{"unknown token", "not-a-token", 0, 401, "invalid_token"},
-		{"missing token", "", 0, 400, "invalid_request"},
-		{"expired token", str(body["access_token"]), time.Hour, 401, "invalid_token"},
+		{"JWT access token", str(jwt["access_token"]), 0, 401, "invalid_token", "invalid token provided", invalid},
+		{"unknown token", "not-a-token", 0, 401, "invalid_token", "invalid token provided", invalid},
+		{"missing token", "", 0, 401, "invalid_token", "no access token provided", realm},
+		{"expired token", str(body["access_token"]), time.Hour, 401, "invalid_token", "invalid token provided", invalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,8 +77,9 @@ func TestUserInfoErrors(t *testing.T) {
 			status, header, e := getJSON(t, srv.Issuer()+"/me", tt.token)
 			assert.Equal(t, tt.wantStatus, status)
 			assert.Equal(t, tt.wantErr, e["error"])
+			assert.Equal(t, tt.wantDesc, e["error_description"])
 			assert.Equal(t, "oidc."+tt.wantErr, e["code"])
-			assert.True(t, strings.HasPrefix(header.Get("WWW-Authenticate"), `Bearer error="`+tt.wantErr+`"`), header.Get("WWW-Authenticate"))
+			assert.Equal(t, tt.wantChallenge, header.Get("WWW-Authenticate"))
 		})
 	}
 }
@@ -100,6 +108,29 @@ func TestRevocation(t *testing.T) {
 		status, _ := postForm(t, srv, "/oidc/token/revocation", url.Values{"token": {"unknown"}}, webID, webSecret)
 		assert.Equal(t, http.StatusOK, status)
 	})
+	t.Run("another client's token is left alone", func(t *testing.T) {
+		body := signIn(t, srv, "u-alice", "openid offline_access", nil)
+		rt := str(body["refresh_token"])
+		status, _ := postForm(t, srv, "/oidc/token/revocation", url.Values{"token": {rt}, "client_id": {spaID}}, "", "")
+		assert.Equal(t, http.StatusOK, status, "200, as in oidc-provider")
+		assert.True(t, srv.RefreshTokenActive(rt))
+		status, _ = refresh(t, srv, false, rt, nil)
+		assert.Equal(t, http.StatusOK, status)
+	})
+	t.Run("empty text/plain answer", func(t *testing.T) {
+		req, err := http.NewRequest(http.MethodPost, srv.Issuer()+"/token/revocation", strings.NewReader(url.Values{"token": {"x"}}.Encode()))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(webID, webSecret)
+		resp, err := noRedirect.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Equal(t, "text/plain; charset=utf-8", resp.Header.Get("Content-Type"))
+		assert.Equal(t, "0", resp.Header.Get("Content-Length"))
+		assert.Empty(t, raw)
+	})
 	t.Run("JWT", func(t *testing.T) {
 		status, e := postForm(t, srv, "/oidc/token/revocation", url.Values{"token": {srv.Sign(nil, map[string]any{"sub": "x"})}}, webID, webSecret)
 		assert.Equal(t, http.StatusBadRequest, status)
@@ -125,8 +156,10 @@ func TestIntrospection(t *testing.T) {
 	}, got)
 
 	_, got = postForm(t, srv, "/oidc/token/introspection", url.Values{"token": {str(body["refresh_token"])}}, webID, webSecret)
-	assert.Equal(t, true, got["active"])
-	assert.Equal(t, "refresh_token", got["token_type"])
+	assert.Equal(t, map[string]any{
+		"active": true, "sub": "u-alice", "client_id": webID, "scope": "openid offline_access profile",
+		"exp": float64(now + 14*24*3600), "iat": float64(now), "iss": srv.Issuer(),
+	}, got, "no token_type for refresh tokens, as in oidc-provider")
 
 	_, got = postForm(t, srv, "/oidc/token/introspection", url.Values{"token": {"nope"}}, webID, webSecret)
 	assert.Equal(t, map[string]any{"active": false}, got)
@@ -138,4 +171,16 @@ func TestIntrospection(t *testing.T) {
 	status, got = postForm(t, srv, "/oidc/token/introspection", url.Values{"token": {str(jwt["access_token"])}}, webID, webSecret)
 	assert.Equal(t, http.StatusBadRequest, status)
 	assert.Equal(t, "unsupported_token_type", got["error"])
+
+	// Tokens of an app with a back-channel logout URI carry the ID tokens' sid.
+	srv.AddApp(logtotest.App{ID: "bc-app", Secret: "s", RedirectURIs: []string{redirectURI}, BackchannelLogoutURI: "http://127.0.0.1:1/logout"})
+	code := authorize(t, srv, "u-alice", authParams("bc-app", "openid offline_access")).Get("code")
+	status, tok := postForm(t, srv, "/oidc/token", url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}}, "bc-app", "s")
+	require.Equal(t, http.StatusOK, status, tok)
+	_, idClaims := verifyJWT(t, srv, str(tok["id_token"]))
+	require.NotEmpty(t, idClaims["sid"])
+	for _, kind := range []string{"access_token", "refresh_token"} {
+		_, got = postForm(t, srv, "/oidc/token/introspection", url.Values{"token": {str(tok[kind])}}, "bc-app", "s")
+		assert.Equal(t, idClaims["sid"], got["sid"], kind)
+	}
 }

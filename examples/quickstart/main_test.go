@@ -97,6 +97,29 @@ func (q *quickstart) signInWithForm(link, username string) (string, string) {
 	return q.read(resp)
 }
 
+var (
+	logoutFormAction = regexp.MustCompile(`<form id="op\.logoutForm"[^>]* action="([^"]+)"`)
+	hiddenInput      = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)"`)
+)
+
+// signOut follows the sign-out link to Logto's logout page and submits its
+// form (xsrf and logout=yes), as the page's script does in a browser, then
+// follows the redirects back.
+func (q *quickstart) signOut() (string, string) {
+	q.t.Helper()
+	pageURL, page := q.get("/sign-out")
+	m := logoutFormAction.FindStringSubmatch(page)
+	require.NotNil(q.t, m, "no logout form at %s: %s", pageURL, page)
+	form := url.Values{}
+	for _, in := range hiddenInput.FindAllStringSubmatch(page, -1) {
+		form.Add(html.UnescapeString(in[1]), html.UnescapeString(in[2]))
+	}
+	require.Equal(q.t, "yes", form.Get("logout"))
+	resp, err := q.browser.PostForm(html.UnescapeString(m[1]), form)
+	require.NoError(q.t, err)
+	return q.read(resp)
+}
+
 func TestQuickstartFlow(t *testing.T) {
 	for _, store := range []string{"cookie", "server"} {
 		t.Run(store, func(t *testing.T) {
@@ -132,11 +155,17 @@ func TestQuickstartFlow(t *testing.T) {
 			assert.Contains(t, page, `<ul id="organizations">`)
 			assert.Contains(t, page, "<li>"+demoOrgID+": read:members</li>")
 
-			// Sign out through Logto's end-session endpoint, back home.
-			landed, home = q.get("/sign-out")
+			// Sign out through Logto's end-session endpoint and its logout
+			// form, back home.
+			landed, home = q.signOut()
 			assert.Equal(t, q.app.URL+"/", landed)
 			assert.Contains(t, home, `id="sign-in"`)
 			assert.Equal(t, 1, q.provider.RequestCount(logtotest.EndpointEndSession))
+			assert.Equal(t, 1, q.provider.RequestCount(logtotest.EndpointEndSessionConfirm))
+
+			// The provider session ended too: signing in shows the page again.
+			pageURL, page := q.get("/sign-in")
+			assert.Contains(t, page, `id="sign-in-form"`, pageURL)
 
 			// Protected pages send a signed-out browser to sign in, and
 			// back to the page afterwards.
@@ -168,7 +197,7 @@ func TestQuickstartGreetingFallsBack(t *testing.T) {
 		assert.NotContains(t, home, `id="organizations"`, "no organizations, no link")
 		_, page := q.get("/protected/organizations")
 		assert.Contains(t, page, `<ul id="organizations">`+"\n</ul>")
-		q.get("/sign-out")
+		q.signOut()
 	}
 }
 
