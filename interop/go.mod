@@ -8,11 +8,11 @@ require (
 	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/gologto/logto v0.0.0-00010101000000-000000000000
 	github.com/stretchr/testify v1.12.1
-	golang.org/x/oauth2 v0.38.0
+	golang.org/x/oauth2 v0.35.0
 )
 
 require (
-	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
+	github.com/coreos/go-oidc/v3 v3.17.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/sync v0.25.0 // indirect
+	golang.org/x/sync v0.19.0 // indirect
 )
