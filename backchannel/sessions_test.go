@@ -21,89 +21,43 @@ import (
 	"github.com/gologto/logto/logtotest"
 )
 
-// TestEndsServerSessions wires the handler to logtohttp's server-side
-// sessions: after Logto's logout token arrives, the user's browser session
-// in the app is signed out.
-func TestEndsServerSessions(t *testing.T) {
-	srv := logtotest.NewServer(t)
-	app := httptest.NewUnstartedServer(nil)
-	base := "http://" + app.Listener.Addr().String()
-	srv.AddApp(logtotest.App{
-		ID: "web-app", Secret: "s", Type: logtotest.AppTraditional,
-		RedirectURIs: []string{base + "/callback"}, BackchannelLogoutURI: base + "/backchannel-logout",
-	})
-	srv.AddUser(logtotest.User{ID: "u1", Name: "Ada"})
-	srv.SetAutoLogin("u1")
+// sessionApp is a web app with logtohttp server sessions whose
+// back-channel logout handler ends the user's sessions, signed in to a
+// fake Logto by a cookie-jar browser.
+type sessionApp struct {
+	srv     *logtotest.Server
+	base    string
+	jar     http.CookieJar
+	browser *http.Client
 
-	client, err := logto.NewLogtoClient(logto.LogtoConfig{Endpoint: srv.URL(), AppId: "web-app", AppSecret: "s"}, nil)
-	require.NoError(t, err)
-	sessions, err := logtohttp.NewServerSessions(logtohttp.NewMemorySessionStore(0, 0), logtohttp.CookieOptions{})
-	require.NoError(t, err)
-	auth, err := logtohttp.New(logtohttp.Config{Client: client, Sessions: sessions, BaseURL: base})
-	require.NoError(t, err)
-	logout, err := backchannel.NewHandler(backchannel.Config{Endpoint: srv.URL(), AppId: "web-app", OnLogout: sessions.EndUserSessions})
-	require.NoError(t, err)
-
-	mux := http.NewServeMux()
-	auth.Routes(mux)
-	mux.Handle("POST /backchannel-logout", logout)
-	mux.Handle("GET /{$}", auth.RequireAuth(logtohttp.AuthOptions{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, _ := logtohttp.IdTokenClaims(r.Context())
-		_, _ = io.WriteString(w, "hello "+c.Subject)
-	})))
-	app.Config.Handler = mux
-	app.Start()
-	t.Cleanup(app.Close)
-
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	browser := &http.Client{Jar: jar}
-	resp, err := browser.Get(base + "/sign-in")
-	require.NoError(t, err)
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.Equal(t, "hello u1", string(body))
-
-	require.NoError(t, srv.SendBackchannelLogout("web-app", "u1", ""))
-
-	resp, err = browser.Get(base + "/")
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "the app session ended with Logto's")
+	mu   sync.Mutex
+	sids []string // sid of every logout token handled
 }
 
-// TestSignOutElsewhereEndsServerSessions: the user signs in to the app and,
-// in the same browser, to another app; signing out of the other app ends
-// the provider session, whose logout token (with the app's own sid) ends
-// the app's session too.
-func TestSignOutElsewhereEndsServerSessions(t *testing.T) {
-	srv := logtotest.NewServer(t)
+// newSessionApp starts the app and its provider.
+func newSessionApp(t *testing.T) *sessionApp {
+	t.Helper()
+	a := &sessionApp{srv: logtotest.NewServer(t)}
 	app := httptest.NewUnstartedServer(nil)
-	base := "http://" + app.Listener.Addr().String()
-	srv.AddApp(logtotest.App{
+	a.base = "http://" + app.Listener.Addr().String()
+	a.srv.AddApp(logtotest.App{
 		ID: "web-app", Secret: "s", Type: logtotest.AppTraditional,
-		RedirectURIs: []string{base + "/callback"}, BackchannelLogoutURI: base + "/backchannel-logout",
+		RedirectURIs: []string{a.base + "/callback"}, BackchannelLogoutURI: a.base + "/backchannel-logout",
 	})
-	srv.AddApp(logtotest.App{ID: "other-app", Secret: "o", RedirectURIs: []string{"http://other.example/cb"},
-		PostLogoutRedirectURIs: []string{base + "/signed-out"}})
-	srv.AddUser(logtotest.User{ID: "u1", Name: "Ada"})
-	srv.SetAutoLogin("u1")
+	a.srv.AddUser(logtotest.User{ID: "u1", Name: "Ada"})
+	a.srv.SetAutoLogin("u1")
 
-	client, err := logto.NewLogtoClient(logto.LogtoConfig{Endpoint: srv.URL(), AppId: "web-app", AppSecret: "s"}, nil)
+	client, err := logto.NewLogtoClient(logto.LogtoConfig{Endpoint: a.srv.URL(), AppId: "web-app", AppSecret: "s"}, nil)
 	require.NoError(t, err)
 	sessions, err := logtohttp.NewServerSessions(logtohttp.NewMemorySessionStore(0, 0), logtohttp.CookieOptions{})
 	require.NoError(t, err)
-	auth, err := logtohttp.New(logtohttp.Config{Client: client, Sessions: sessions, BaseURL: base})
+	auth, err := logtohttp.New(logtohttp.Config{Client: client, Sessions: sessions, BaseURL: a.base})
 	require.NoError(t, err)
-	var (
-		mu   sync.Mutex
-		sids []string
-	)
-	logout, err := backchannel.NewHandler(backchannel.Config{Endpoint: srv.URL(), AppId: "web-app",
+	logout, err := backchannel.NewHandler(backchannel.Config{Endpoint: a.srv.URL(), AppId: "web-app",
 		OnLogout: func(ctx context.Context, sub, sid string) error {
-			mu.Lock()
-			sids = append(sids, sid)
-			mu.Unlock()
+			a.mu.Lock()
+			a.sids = append(a.sids, sid)
+			a.mu.Unlock()
 			return sessions.EndUserSessions(ctx, sub, sid)
 		}})
 	require.NoError(t, err)
@@ -120,25 +74,57 @@ func TestSignOutElsewhereEndsServerSessions(t *testing.T) {
 	app.Start()
 	t.Cleanup(app.Close)
 
-	jar, err := cookiejar.New(nil)
+	a.jar, err = cookiejar.New(nil)
 	require.NoError(t, err)
-	browser := &http.Client{Jar: jar}
-	get := func(u string) (*http.Response, string) {
-		t.Helper()
-		resp, err := browser.Get(u)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
-	}
-	_, body := get(base + "/sign-in")
+	a.browser = &http.Client{Jar: a.jar}
+	return a
+}
+
+// get fetches u with the browser and returns the response and its body.
+func (a *sessionApp) get(t *testing.T, u string) (*http.Response, string) {
+	t.Helper()
+	resp, err := a.browser.Get(u)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// signIn signs u1 in to the app and returns the sid of its ID token.
+func (a *sessionApp) signIn(t *testing.T) string {
+	t.Helper()
+	_, body := a.get(t, a.base+"/sign-in")
 	require.True(t, strings.HasPrefix(body, "hello u1 "), body)
-	appSid := strings.TrimPrefix(body, "hello u1 ")
+	return strings.TrimPrefix(body, "hello u1 ")
+}
+
+// TestEndsServerSessions wires the handler to logtohttp's server-side
+// sessions: after Logto's logout token arrives, the user's browser session
+// in the app is signed out.
+func TestEndsServerSessions(t *testing.T) {
+	a := newSessionApp(t)
+	a.signIn(t)
+	require.NoError(t, a.srv.SendBackchannelLogout("web-app", "u1", ""))
+	resp, _ := a.get(t, a.base+"/")
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "the app session ended with Logto's")
+}
+
+// TestSignOutElsewhereEndsServerSessions: the user signs in to the app and,
+// in the same browser, to another app; signing out of the other app ends
+// the provider session, whose logout token (with the app's own sid) ends
+// the app's session too.
+func TestSignOutElsewhereEndsServerSessions(t *testing.T) {
+	a := newSessionApp(t)
+	base := a.base
+	a.srv.AddApp(logtotest.App{ID: "other-app", Secret: "o", RedirectURIs: []string{"http://other.example/cb"},
+		PostLogoutRedirectURIs: []string{base + "/signed-out"}})
+	srv, browser, get := a.srv, a.browser, func(u string) (*http.Response, string) { return a.get(t, u) }
+	appSid := a.signIn(t)
 	require.NotEmpty(t, appSid, "web-app's ID token carries its sid")
 
 	// The other app signs in through the same provider session (the
 	// browser's session cookie), then signs out of it.
-	noFollow := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	noFollow := &http.Client{Jar: a.jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noFollow.Get(srv.Issuer() + "/auth?" + url.Values{"client_id": {"other-app"}, "redirect_uri": {"http://other.example/cb"},
 		"response_type": {"code"}, "scope": {"openid"}, "prompt": {"none"}}.Encode())
 	require.NoError(t, err)
@@ -154,9 +140,9 @@ func TestSignOutElsewhereEndsServerSessions(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, "bye", string(b))
 
-	mu.Lock()
-	assert.Equal(t, []string{appSid}, sids, "one logout token, with web-app's sid")
-	mu.Unlock()
+	a.mu.Lock()
+	assert.Equal(t, []string{appSid}, a.sids, "one logout token, with web-app's sid")
+	a.mu.Unlock()
 	resp, _ = get(base + "/")
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "the app session ended with Logto's")
 }
