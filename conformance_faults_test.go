@@ -111,11 +111,11 @@ func TestConformanceFaultsTokenEndpoint(t *testing.T) {
 			}},
 		{id: "fault-token-expires-in-missing", verified: true,
 			fault: mutate(func(r map[string]any) { delete(r, "expires_in") }),
-			check: func(t *testing.T, f *fixture, err error) {
+			check: func(t *testing.T, f *fixture, _ error) {
 				// Without a lifetime the token counts as expired: the next
 				// use refreshes instead of trusting it.
 				f.srv.ResetRequests()
-				_, err = f.client.GetAccessToken(context.Background(), "")
+				_, err := f.client.GetAccessToken(context.Background(), "")
 				require.NoError(t, err)
 				assertRequests(t, f.srv, reqs{logtotest.EndpointToken: 1})
 			}},

@@ -525,7 +525,7 @@ func TestConformanceThreats(t *testing.T) {
 			// correctly signed JSON serialization is still refused.
 			f := newConformanceFixture(t, nil)
 			f.srv.MutateTokenResponses(func(resp map[string]any) {
-				jws, err := jose.ParseSigned(resp["id_token"].(string), []jose.SignatureAlgorithm{jose.ES384})
+				jws, err := jose.ParseSignedCompact(resp["id_token"].(string), []jose.SignatureAlgorithm{jose.ES384})
 				if err == nil {
 					resp["id_token"] = jws.FullSerialize()
 				}

@@ -300,3 +300,17 @@ func TestErrorTypes(t *testing.T) {
 	_, err = v.Verify(context.Background(), strings.Repeat("a", apiauth.MaxTokenBytes+1))
 	assert.ErrorIs(t, err, apiauth.ErrInvalidToken)
 }
+
+// TestJSONSerializationRefused: an access token is a compact JWS (RFC
+// 9068). The same signed content in the JWS JSON serialization is refused
+// even though its signature is genuine.
+func TestJSONSerializationRefused(t *testing.T) {
+	srv := logtotest.NewServer(t)
+	v := newVerifier(t, srv, nil)
+	parts := strings.Split(accessToken(srv, nil), ".")
+	asJSON := `{"protected":"` + parts[0] + `","payload":"` + parts[1] + `","signature":"` + parts[2] + `"}`
+	_, err := v.Verify(context.Background(), asJSON)
+	assert.ErrorIs(t, err, apiauth.ErrInvalidToken)
+	_, err = v.Verify(context.Background(), strings.Join(parts, "."))
+	assert.NoError(t, err, "the compact form of the same token is fine")
+}

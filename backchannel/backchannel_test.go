@@ -176,3 +176,11 @@ func TestConcurrentDeliveriesCallTheHookOnce(t *testing.T) {
 	wg.Wait()
 	assert.Len(t, l.calls, 1)
 }
+
+func TestJSONSerializationRefused(t *testing.T) {
+	srv, _, l, app := setup(t)
+	parts := strings.Split(logoutToken(srv, nil), ".")
+	status, _ := post(t, app, `{"protected":"`+parts[0]+`","payload":"`+parts[1]+`","signature":"`+parts[2]+`"}`)
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Empty(t, l.calls)
+}

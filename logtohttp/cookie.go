@@ -355,7 +355,7 @@ func (c *CookieSessions) open(vals *[maxChunks]string, present uint32) (map[stri
 			break
 		}
 	}
-	if plain == nil || len(plain) < headerLen {
+	if len(plain) < headerLen {
 		return nil, false
 	}
 	flags := plain[0]

@@ -219,7 +219,7 @@ func verifyJWT(t *testing.T, srv *logtotest.Server, token string) (map[string]an
 	defer resp.Body.Close()
 	var set jose.JSONWebKeySet
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&set))
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES384, jose.ES256, jose.RS256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.ES384, jose.ES256, jose.RS256})
 	require.NoError(t, err)
 	keys := set.Key(jws.Signatures[0].Header.KeyID)
 	require.Len(t, keys, 1, "kid %q not in JWKS", jws.Signatures[0].Header.KeyID)

@@ -170,7 +170,7 @@ func (s *Server) verifyOwnToken(token string) (map[string]any, error) {
 	s.mu.Lock()
 	keys := append([]*signingKey(nil), s.keys...)
 	s.mu.Unlock()
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256, jose.ES384, jose.RS256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.ES256, jose.ES384, jose.RS256})
 	if err != nil {
 		return nil, err
 	}

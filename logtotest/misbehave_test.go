@@ -33,7 +33,7 @@ func TestMutateTokenResponses(t *testing.T) {
 
 	// The corrupted ID token keeps its header and payload but no longer verifies.
 	idt := str(body["id_token"])
-	jws, err := jose.ParseSigned(idt, []jose.SignatureAlgorithm{jose.ES384})
+	jws, err := jose.ParseSignedCompact(idt, []jose.SignatureAlgorithm{jose.ES384})
 	require.NoError(t, err)
 	assert.Equal(t, srv.SigningKID(), jws.Signatures[0].Header.KeyID)
 	resp, err := http.Get(srv.Issuer() + "/jwks")

@@ -59,9 +59,11 @@ func New(url string, client *http.Client, maxBody int64, cooldown time.Duration,
 }
 
 // VerifySignature implements go-oidc's KeySet: it checks raw's signature
-// and returns its payload.
+// and returns its payload. Only the compact serialization is accepted:
+// JWTs are compact (RFC 7519 7.1), and the JSON serialization could carry
+// unprotected header members.
 func (k *KeySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
-	jws, err := jose.ParseSigned(raw, Algorithms)
+	jws, err := jose.ParseSignedCompact(raw, Algorithms)
 	if err != nil {
 		return nil, fmt.Errorf("malformed JWS: %w", err)
 	}

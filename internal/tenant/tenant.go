@@ -48,7 +48,7 @@ func New(endpoint string, client *http.Client, allowHTTP bool, cooldown time.Dur
 	endpoint = strings.TrimRight(endpoint, "/")
 	u, err := url.Parse(endpoint)
 	if err != nil || endpoint == "" || !oidcmeta.Allowed(endpoint, allowHTTP) || u.RawQuery != "" || u.Fragment != "" {
-		return nil, errors.New("Endpoint must be an absolute https URL (http only for loopback or when insecure HTTP is allowed)")
+		return nil, errors.New("endpoint must be an absolute https URL (http only for loopback or when insecure HTTP is allowed)")
 	}
 	return &Tenant{
 		Issuer:    endpoint + "/oidc",
@@ -63,7 +63,7 @@ func New(endpoint string, client *http.Client, allowHTTP bool, cooldown time.Dur
 // (asymmetric algorithms only), that its header typ is one of types
 // (case-insensitive), and returns the payload.
 func (t *Tenant) VerifyJWT(ctx context.Context, token string, types ...string) ([]byte, error) {
-	jws, err := jose.ParseSigned(token, jwks.Algorithms)
+	jws, err := jose.ParseSignedCompact(token, jwks.Algorithms)
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, ErrMalformed
 	}
