@@ -15,7 +15,8 @@ import (
 // single use: the transaction is removed whatever happens next), checks
 // that the URL matches its redirect URI (scheme, host, path), checks the
 // RFC 9207 iss parameter, turns error/error_description into an
-// *OAuthError, exchanges the code with PKCE, verifies the ID token
+// *OAuthError (only once state and iss have matched: before that the URL
+// may be anyone's, and the error is ErrSignInSessionNotFound alone), exchanges the code with PKCE, verifies the ID token
 // (signature, iss, aud, azp, exp, iat, sub, nonce), and only then stores
 // the tokens. On any error the session's tokens are left as they were.
 func (c *LogtoClient) HandleCallback(ctx context.Context, callbackURL string) error {
@@ -37,11 +38,12 @@ func (c *LogtoClient) HandleCallback(ctx context.Context, callbackURL string) er
 		callbackErr = &OAuthError{Code: code, Description: query.Get("error_description"), URI: query.Get("error_uri"), Endpoint: "callback"}
 	}
 
+	// Until a pending sign-in matches the state, nothing in the URL is
+	// known to come from Logto: an error or error_description there may be
+	// an attacker's text, so it is neither returned nor typed as an
+	// *OAuthError.
 	tx, err := c.takeTransaction(ctx, query.Get("state"))
 	if err != nil {
-		if callbackErr != nil && errors.Is(err, ErrSignInSessionNotFound) {
-			return fmt.Errorf("%w: %w", err, callbackErr)
-		}
 		return err
 	}
 	if !sameEndpoint(cb, tx.RedirectURI) {

@@ -333,6 +333,11 @@ func FuzzVerifyIDToken(f *testing.F) {
 	f.Add(fuzzSign(c))
 	f.Add("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")
 	f.Add("a.b.c")
+	// Found by FuzzClaims: a signed token with a number beyond float64
+	// used to be accepted, and Claims(&map) then failed.
+	c = fuzzIDClaims()
+	c["x"] = json.Number("1e700")
+	f.Add(fuzzSign(c))
 	p := newFuzzProvider()
 	base := newFuzzClient(f, p)
 	ctx := context.Background()
@@ -368,6 +373,10 @@ func FuzzVerifyIDToken(f *testing.F) {
 		}
 		if d, err := decodeIDToken(raw); err != nil || d.Subject != claims.Subject {
 			t.Fatalf("an accepted token must decode again from storage: %v", err)
+		}
+		var extra map[string]any
+		if err := claims.Claims(&extra); err != nil {
+			t.Fatalf("Claims on an accepted token: %v", err)
 		}
 	})
 }

@@ -43,6 +43,11 @@ func (c *core) verifyIDToken(ctx context.Context, m *providerMeta, raw string, c
 	if err := tok.Claims(&claims.raw); err != nil {
 		return IdTokenClaims{}, fmt.Errorf("%w: decode claims: %w", ErrInvalidIDToken, err)
 	}
+	// The same payload rule as for tokens read back from storage: every
+	// number must decode, or Claims(&map) would fail later.
+	if err := jwtx.CheckNumbers(claims.raw); err != nil {
+		return IdTokenClaims{}, fmt.Errorf("%w: decode claims: %w", ErrInvalidIDToken, err)
+	}
 	if err := c.checkIDClaims(&claims, check); err != nil {
 		return IdTokenClaims{}, fmt.Errorf("%w: %w", ErrInvalidIDToken, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -18,7 +20,8 @@ var ErrMalformed = errors.New("malformed JWT")
 const MaxLen = 64 << 10
 
 // Payload returns the decoded payload bytes of a compact JWS (three
-// base64url parts). Header and payload must be JSON objects.
+// base64url parts). Header and payload must be JSON objects whose numbers
+// all fit a float64 (see CheckNumbers).
 func Payload(token string) ([]byte, error) {
 	if len(token) > MaxLen {
 		return nil, ErrMalformed
@@ -44,5 +47,40 @@ func object(part string) ([]byte, error) {
 	if err != nil || len(b) == 0 || b[0] != '{' || !json.Valid(b) {
 		return nil, ErrMalformed
 	}
+	if err := CheckNumbers(b); err != nil {
+		return nil, err
+	}
 	return b, nil
+}
+
+// CheckNumbers reports, as ErrMalformed, a number in the valid JSON
+// document b that does not fit a float64 (such as 1e700). encoding/json
+// refuses to decode such a number into float64 or any, so a token that
+// carried one would pass verification and then fail every Claims(&v) into
+// a map: it is refused up front instead. The scan makes no allocation
+// unless a number has an exponent or more than 308 digits.
+func CheckNumbers(b []byte) error {
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		case c == '-' || (c >= '0' && c <= '9'):
+			j, exp := i, false
+			for ; j < len(b) && strings.IndexByte("0123456789+-.eE", b[j]) >= 0; j++ {
+				exp = exp || b[j] == 'e' || b[j] == 'E'
+			}
+			if exp || j-i > 308 {
+				if _, err := strconv.ParseFloat(string(b[i:j]), 64); err != nil {
+					n := string(b[i:min(j, i+32)])
+					return fmt.Errorf("%w: number %s does not fit a float64", ErrMalformed, n)
+				}
+			}
+			i = j - 1
+		}
+	}
+	return nil
 }
