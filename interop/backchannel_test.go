@@ -160,7 +160,7 @@ func endProviderSession(t *testing.T, b *browser, endSessionURL string) {
 // logoutTokenHeader returns the protected header of a logout token.
 func logoutTokenHeader(t *testing.T, token string) jose.Header {
 	t.Helper()
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES384})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.ES384})
 	require.NoError(t, err)
 	require.Len(t, jws.Signatures, 1)
 	return jws.Signatures[0].Protected
@@ -242,7 +242,7 @@ func TestBackchannelLogout(t *testing.T) {
 		assert.Equal(t, "logout+jwt", h.ExtraHeaders[jose.HeaderType])
 		assert.Equal(t, "ES384", h.Algorithm)
 		var claims map[string]any
-		jws, err := jose.ParseSigned(d.token, []jose.SignatureAlgorithm{jose.ES384})
+		jws, err := jose.ParseSignedCompact(d.token, []jose.SignatureAlgorithm{jose.ES384})
 		require.NoError(t, err)
 		payload, err := jws.Verify(jwks(t))
 		require.NoError(t, err, "signed with the provider's key")

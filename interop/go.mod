@@ -1,6 +1,6 @@
 module github.com/gologto/logto/interop
 
-go 1.26.0
+go 1.24.0
 
 replace github.com/gologto/logto => ../
 

@@ -301,7 +301,7 @@ func jwks(t *testing.T) *jose.JSONWebKeySet {
 // payload.
 func verifyAccessToken(t *testing.T, raw string) map[string]any {
 	t.Helper()
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES384})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.ES384})
 	require.NoError(t, err, "access token must be an ES384 JWS")
 	require.Len(t, jws.Signatures, 1)
 	h := jws.Signatures[0].Protected

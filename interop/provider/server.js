@@ -14,6 +14,12 @@
 //   ACCESS_TOKEN_TTL        access token lifetime in seconds (default 3600)
 //   ID_TOKEN_TTL            ID token lifetime in seconds (default 3600)
 //   BACKCHANNEL_LOGOUT_URI  if set, registered as web-app's backchannel_logout_uri
+//   JWKS_CACHE_CONTROL      Cache-Control of the JWKS answer (default Logto's:
+//                           "no-cache, max-age=0, must-revalidate")
+//
+// Test controls (README.md, "Test controls"): /debug/keys rotates, unpublishes and picks the
+// signing key, and sets the JWKS Cache-Control, behind the same HTTP server. They answer only
+// loopback peers and JSON POSTs.
 //
 // stdout carries exactly one line, `READY http://127.0.0.1:<port>`; all logging goes to stderr.
 
@@ -56,6 +62,9 @@ const LISTEN_PORT = (() => {
 const ACCESS_TOKEN_TTL = positiveIntegerFromEnv('ACCESS_TOKEN_TTL', 3600);
 const ID_TOKEN_TTL = positiveIntegerFromEnv('ID_TOKEN_TTL', 3600);
 const BACKCHANNEL_LOGOUT_URI = process.env.BACKCHANNEL_LOGOUT_URI || undefined;
+// What Logto sends with its JWKS (packages/core/src/middleware/koa-jwks-cache-control.ts).
+const LOGTO_JWKS_CACHE_CONTROL = 'no-cache, max-age=0, must-revalidate';
+const JWKS_CACHE_CONTROL = process.env.JWKS_CACHE_CONTROL || LOGTO_JWKS_CACHE_CONTROL;
 
 const SIGNING_ALG = 'ES384';
 const MOUNT_PATH = '/oidc';
@@ -69,10 +78,16 @@ const organizationAudience = (organizationId) => `urn:logto:organization:${organ
 // ---------------------------------------------------------------------------------------------
 // Fixed directory: API resources, roles, organizations, users, machine-to-machine access
 
-/** API resources: indicator → the scopes it defines. */
+/**
+ * API resources: indicator → the scopes it defines and, for the short-lived ones, the lifetime in
+ * seconds of their access tokens (Logto's per-resource "token expiration time", which accepts any
+ * value down to 1 s). The others use ACCESS_TOKEN_TTL.
+ */
 const API_RESOURCES = {
-  'https://api.example.com': ['read:data', 'write:data'],
-  'https://other.example.com': ['other:read'],
+  'https://api.example.com': { scopes: ['read:data', 'write:data'] },
+  'https://other.example.com': { scopes: ['other:read'] },
+  'https://ttl-2s.example.com': { scopes: [], accessTokenTTL: 2 },
+  'https://ttl-4s.example.com': { scopes: [], accessTokenTTL: 4 },
 };
 
 /** User roles: role name → { API indicator → scopes the role grants }. */
@@ -261,11 +276,11 @@ function tokenRequestOrganizationId(ctx) {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-function jwtResourceServer(audience, scopes) {
+function jwtResourceServer(audience, scopes, accessTokenTTL = ACCESS_TOKEN_TTL) {
   return {
     audience,
     scope: scopes.join(' '),
-    accessTokenTTL: ACCESS_TOKEN_TTL,
+    accessTokenTTL,
     accessTokenFormat: 'jwt',
     jwt: { sign: { alg: SIGNING_ALG } },
   };
@@ -290,23 +305,25 @@ function resourceServerInfo(ctx, indicator, client) {
     return jwtResourceServer(ORGANIZATIONS_RESOURCE, user ? userAllOrganizationScopes(user) : []);
   }
 
-  if (!API_RESOURCES[indicator]) {
+  const api = API_RESOURCES[indicator];
+  if (!api) {
     throw new errors.InvalidTarget();
   }
+  const ttl = api.accessTokenTTL ?? ACCESS_TOKEN_TTL;
 
   if (m2mAccess) {
-    return jwtResourceServer(indicator, m2mAccess[indicator] ?? []);
+    return jwtResourceServer(indicator, m2mAccess[indicator] ?? [], ttl);
   }
 
   const user = USERS[currentAccountId(ctx)];
   if (!user) {
-    return jwtResourceServer(indicator, []);
+    return jwtResourceServer(indicator, [], ttl);
   }
   const organizationId = tokenRequestOrganizationId(ctx);
   const scopes = organizationId
     ? userOrganizationResourceScopes(user, organizationId, indicator)
     : userResourceScopes(user, indicator);
-  return jwtResourceServer(indicator, scopes);
+  return jwtResourceServer(indicator, scopes, ttl);
 }
 
 /** Reads a form or JSON request body into a querystring-style object (undefined for other types). */
@@ -382,10 +399,18 @@ async function authorizationPostToGet(ctx) {
 }
 
 /**
+ * Clients whose refreshes keep Logto's (and upstream oidc-provider's) order: the refresh token is
+ * rotated before the requested resource is checked, so an invalid_target answer has spent it and
+ * its next use revokes the grant (Logto waits 3 s before that; this stand-in does not).
+ */
+const RESOURCE_CHECKED_AFTER_ROTATION = new Set(['native-app']);
+
+/**
  * Checks made before the refresh token is rotated, like Logto's refresh_token grant:
  * organization membership (403 access_denied), the organizations scope on the refresh token
  * (403 insufficient_scope), and — a deliberate difference, see README — the requested resource,
- * so that a failing request never burns the refresh token.
+ * so that a failing request never burns the refresh token (except for
+ * RESOURCE_CHECKED_AFTER_ROTATION).
  */
 async function checkRefreshRequest(ctx) {
   const { RefreshToken: refreshToken, Account: account, Client: client } = ctx.oidc.entities;
@@ -401,6 +426,9 @@ async function checkRefreshRequest(ctx) {
     }
   }
 
+  if (RESOURCE_CHECKED_AFTER_ROTATION.has(client.clientId)) {
+    return; // oidc-provider checks the resource after the rotation
+  }
   const { resource } = ctx.oidc.params;
   if (Array.isArray(resource)) {
     throw new errors.InvalidTarget('only a single resource indicator value must be requested/resolved during Access Token Request');
@@ -447,16 +475,69 @@ async function renderError(ctx, out) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Provider
+// Signing keys
+//
+// oidc-provider fixes its keystore when the Provider is constructed, and signs with the first key
+// of it. Logto rotates by putting a new key first and keeps the old one published until it is
+// deleted. The key ring below holds every key generated since start; a rotation rebuilds the
+// Provider (see installProvider) with the signing key first. The published JWKS is served by this
+// server from the ring, so a key can leave the JWKS while the provider still holds it: signing
+// with such a key stands for an attacker who kept a removed (say, compromised) key.
 
-function createProvider(issuer) {
+const keyRing = {
+  /** kid → private JWK, in creation order. */
+  keys: new Map(),
+  /** kid of the key new tokens are signed with. */
+  signing: undefined,
+  /** kids in the published JWKS, in order. */
+  published: [],
+  /** Cache-Control of the JWKS answer. */
+  cacheControl: JWKS_CACHE_CONTROL,
+};
+
+function generateSigningKey() {
   const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' });
-  const signingKey = {
+  const key = {
     ...privateKey.export({ format: 'jwk' }),
     kid: crypto.randomBytes(12).toString('base64url'),
     alg: SIGNING_ALG,
     use: 'sig',
   };
+  keyRing.keys.set(key.kid, key);
+  return key.kid;
+}
+
+function publicJwk({ kty, crv, x, y, kid, alg, use }) {
+  return { kty, crv, x, y, kid, alg, use };
+}
+
+/** The keystore for a Provider: the signing key first, then every other key of the ring. */
+function providerJwks() {
+  const signing = keyRing.keys.get(keyRing.signing);
+  return { keys: [signing, ...[...keyRing.keys.values()].filter((key) => key !== signing)] };
+}
+
+/** What the JWKS endpoint publishes. */
+function publishedJwks() {
+  return { keys: keyRing.published.map((kid) => publicJwk(keyRing.keys.get(kid))) };
+}
+
+function keyRingState() {
+  return {
+    signing: keyRing.signing,
+    published: [...keyRing.published],
+    keys: [...keyRing.keys.keys()],
+    cache_control: keyRing.cacheControl,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Provider
+
+// Cookie keys outlive a rebuilt Provider: sessions and interactions stay valid across rotations.
+const COOKIE_KEYS = [crypto.randomBytes(32).toString('base64url')];
+
+function createProvider(issuer) {
 
   const redirectUris = ['http://127.0.0.1:3000/callback', 'http://localhost:3000/callback'];
   const postLogoutRedirectUris = ['http://127.0.0.1:3000/', 'http://localhost:3000/'];
@@ -489,6 +570,18 @@ function createProvider(issuer) {
       post_logout_redirect_uris: postLogoutRedirectUris,
     },
     {
+      // A Logto native application: public like spa-app, but its refreshes keep Logto's order
+      // (the resource is checked after the rotation: RESOURCE_CHECKED_AFTER_ROTATION).
+      client_id: 'native-app',
+      client_name: 'Interop native app',
+      application_type: 'web',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: redirectUris,
+      post_logout_redirect_uris: postLogoutRedirectUris,
+    },
+    {
       // A Logto machine-to-machine application.
       client_id: 'm2m-app',
       client_secret: 'm2m-secret',
@@ -511,7 +604,7 @@ function createProvider(issuer) {
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: SIGNING_ALG,
     },
-    jwks: { keys: [signingKey] },
+    jwks: providerJwks(),
     enabledJWA: {
       idTokenSigningAlgValues: ['RS256', 'PS256', 'ES256', 'ES384', 'ES512'],
       userinfoSigningAlgValues: ['RS256', 'PS256', 'ES256', 'ES384', 'ES512'],
@@ -519,7 +612,7 @@ function createProvider(issuer) {
       authorizationSigningAlgValues: ['RS256', 'PS256', 'ES256', 'ES384', 'ES512'],
     },
     cookies: {
-      keys: [crypto.randomBytes(32).toString('base64url')],
+      keys: COOKIE_KEYS,
     },
     claims: {
       openid: ['sub'],
@@ -747,10 +840,122 @@ async function handleInteraction(provider, req, res) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// HTTP server
+// Test controls
 
+let issuerUrl;
 let provider;
 let providerCallback;
+
+/** (Re)builds the Provider from the key ring. State lives in oidc-provider's memory adapter,
+ * which every instance of the process shares, and the cookie keys are fixed, so sessions,
+ * interactions, grants and tokens outlive a rebuild. */
+function installProvider() {
+  provider = createProvider(issuerUrl);
+  providerCallback = provider.callback();
+}
+
+function isLoopbackPeer(req) {
+  const address = req.socket.remoteAddress ?? '';
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}
+
+async function readJsonBody(req) {
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > 4096) {
+      throw Object.assign(new Error('request body too large'), { status: 413 });
+    }
+    chunks.push(chunk);
+  }
+  const raw = Buffer.concat(chunks).toString('utf8');
+  if (raw.trim() === '') {
+    return {};
+  }
+  const body = JSON.parse(raw);
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw Object.assign(new Error('the body must be a JSON object'), { status: 400 });
+  }
+  return body;
+}
+
+function knownKid(body) {
+  if (typeof body.kid !== 'string' || !keyRing.keys.has(body.kid)) {
+    throw Object.assign(new Error(`unknown kid ${JSON.stringify(body.kid)}`), { status: 400 });
+  }
+  return body.kid;
+}
+
+/** The key controls: POST /debug/keys/<action> with a JSON body; GET /debug/keys reads the state. */
+const keyControls = {
+  /** A new key signs new tokens and is published first; the others stay published. */
+  rotate: () => {
+    const kid = generateSigningKey();
+    keyRing.signing = kid;
+    keyRing.published = [kid, ...keyRing.published];
+    installProvider();
+  },
+  /** The key leaves the JWKS; the provider still holds it (see "sign"). */
+  unpublish: (body) => {
+    const kid = knownKid(body);
+    keyRing.published = keyRing.published.filter((published) => published !== kid);
+  },
+  /** New tokens are signed with this key, published or not. */
+  sign: (body) => {
+    keyRing.signing = knownKid(body);
+    installProvider();
+  },
+  /** The JWKS answer's Cache-Control; "" or null brings back the default. */
+  'cache-control': (body) => {
+    if (body.value !== null && typeof body.value !== 'string') {
+      throw Object.assign(new Error('value must be a string or null'), { status: 400 });
+    }
+    keyRing.cacheControl = body.value || JWKS_CACHE_CONTROL;
+  },
+};
+
+async function handleKeyControl(req, res, pathname) {
+  if (!isLoopbackPeer(req)) {
+    sendJson(res, 403, { error: 'forbidden', error_description: 'test controls answer loopback peers only' });
+    return;
+  }
+  if (pathname === '/debug/keys' && req.method === 'GET') {
+    sendJson(res, 200, keyRingState());
+    return;
+  }
+  const action = pathname.slice('/debug/keys/'.length);
+  if (req.method !== 'POST' || !Object.hasOwn(keyControls, action)) {
+    sendJson(res, 404, { error: 'not_found' });
+    return;
+  }
+  // A JSON body cannot be sent cross-origin without a CORS preflight, which nothing here answers.
+  if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
+    sendJson(res, 415, { error: 'invalid_request', error_description: 'send application/json' });
+    return;
+  }
+  try {
+    keyControls[action](await readJsonBody(req));
+  } catch (error) {
+    sendJson(res, error.status ?? 400, { error: 'invalid_request', error_description: error.message });
+    return;
+  }
+  console.error(`test control: keys ${action}:`, JSON.stringify(keyRingState()));
+  sendJson(res, 200, keyRingState());
+}
+
+/** The provider's JWKS, as published by the key ring. */
+function sendJwks(res) {
+  const payload = JSON.stringify(publishedJwks());
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'application/jwk-set+json; charset=utf-8');
+  res.setHeader('Cache-Control', keyRing.cacheControl);
+  res.setHeader('Content-Length', Buffer.byteLength(payload));
+  res.end(payload);
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP server
 
 const server = http.createServer(async (req, res) => {
   try {
@@ -760,6 +965,11 @@ const server = http.createServer(async (req, res) => {
     }
 
     const { pathname } = new URL(req.url, 'http://localhost');
+
+    if (pathname === `${MOUNT_PATH}/jwks` && (req.method === 'GET' || req.method === 'HEAD')) {
+      sendJwks(res);
+      return;
+    }
 
     if (pathname === MOUNT_PATH || pathname.startsWith(`${MOUNT_PATH}/`)) {
       // Mount oidc-provider under /oidc: it derives its mount path from originalUrl vs url.
@@ -772,6 +982,11 @@ const server = http.createServer(async (req, res) => {
 
     if (/^\/interaction\/[^/]+\/?$/.test(pathname) && (req.method === 'GET' || req.method === 'POST')) {
       await handleInteraction(provider, req, res);
+      return;
+    }
+
+    if (pathname === '/debug/keys' || pathname.startsWith('/debug/keys/')) {
+      await handleKeyControl(req, res, pathname);
       return;
     }
 
@@ -804,8 +1019,10 @@ server.on('error', (error) => {
 server.listen(LISTEN_PORT, LISTEN_HOST, () => {
   const { port } = server.address();
   const endpoint = `http://${LISTEN_HOST}:${port}`;
-  provider = createProvider(`${endpoint}${MOUNT_PATH}`);
-  providerCallback = provider.callback();
+  issuerUrl = `${endpoint}${MOUNT_PATH}`;
+  keyRing.signing = generateSigningKey();
+  keyRing.published = [keyRing.signing];
+  installProvider();
 
   if (process.env.PORT_FILE) {
     fs.writeFileSync(process.env.PORT_FILE, `${endpoint}\n`);
