@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -58,10 +57,24 @@ type Server struct {
 	stalls          map[Endpoint]chan struct{}
 }
 
+// TB is the part of testing.TB that NewServer uses: a *testing.T,
+// *testing.B or *testing.F satisfies it. It is an interface of its own, in
+// the manner of miniredis's Tester, so that this package does not import
+// package testing, which would otherwise be linked into every program that
+// embeds the fake (a demo app, the quickstart).
+type TB interface {
+	// Helper marks the caller as a test helper.
+	Helper()
+	// Fatalf reports a fatal failure and stops the test.
+	Fatalf(format string, args ...any)
+	// Cleanup registers a function to run when the test ends.
+	Cleanup(func())
+}
+
 // NewServer starts a fake Logto on a loopback port (see WithAddr) and
-// registers its Close with t.Cleanup. It fails the test if the server cannot
-// start.
-func NewServer(t testing.TB, opts ...Option) *Server {
+// registers its Close with t.Cleanup. It fails the test (t.Fatalf) if the
+// server cannot start. Programs that are not tests call Start instead.
+func NewServer(t TB, opts ...Option) *Server {
 	t.Helper()
 	s, err := Start(opts...)
 	if err != nil {
@@ -72,8 +85,9 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	return s
 }
 
-// Start starts a fake Logto like NewServer, for programs that have no
-// testing.TB (demo apps). The caller must call Close.
+// Start starts a fake Logto like NewServer, for programs that have no TB
+// (demo apps): it returns an error instead of failing a test, and the caller
+// must call Close.
 func Start(opts ...Option) (*Server, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
