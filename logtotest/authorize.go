@@ -26,7 +26,7 @@ type authCode struct {
 	nonce           string
 	userID          string
 	sessionID       string
-	sid             string // the ID tokens' sid; empty unless the app has a back-channel logout URI
+	sid             string // the ID tokens' sid; empty unless the app requires the logout session
 	scopes          []string
 	resources       []string
 	authTime        time.Time
@@ -283,8 +283,8 @@ func (s *Server) completeAuthLocked(req *authRequest, userID string, sess *sessi
 		s.touchLocked(sess)
 	}
 	sid := sess.sidFor(req.clientID)
-	if app := s.apps[req.clientID]; app == nil || app.BackchannelLogoutURI == "" {
-		sid = "" // oidc-provider's includeSid
+	if app := s.apps[req.clientID]; app == nil || !app.includeSid() {
+		sid = ""
 	}
 	c := &authCode{
 		value:           randomToken(32),

@@ -19,8 +19,11 @@ const backchannelEvent = "http://schemas.openid.net/event/backchannel-logout"
 //
 // The fake also sends these tokens by itself when a sign-out ends a session
 // (the logout form's POST to /oidc/session/end/confirm, see EndSession), to
-// every app that signed in through it and has a BackchannelLogoutURI, with
-// that app's sid in the session.
+// every app that signed in through it and has a BackchannelLogoutURI; the
+// token carries that app's sid in the session only when the app sets
+// BackchannelLogoutSessionRequired, as in Logto. Unlike Logto's provider,
+// which by default drops logout requests to loopback and private addresses
+// (its SSRF protection), the fake delivers to any address.
 func (s *Server) SendBackchannelLogout(appID, userID, sid string) error {
 	s.mu.Lock()
 	app := s.apps[appID]

@@ -55,11 +55,18 @@ type App struct {
 	RedirectURIs []string
 	// PostLogoutRedirectURIs are the allowed post_logout_redirect_uri values.
 	PostLogoutRedirectURIs []string
-	// BackchannelLogoutURI receives logout tokens (see
-	// Server.SendBackchannelLogout); empty disables back-channel logout.
-	// The app's ID tokens (and introspection answers) carry a sid only when
-	// it is set, as for a Logto app that requires the logout session.
+	// BackchannelLogoutURI receives logout tokens when a sign-out ends a
+	// session the app signed in through (see Server.SendBackchannelLogout);
+	// empty disables back-channel logout.
 	BackchannelLogoutURI string
+	// BackchannelLogoutSessionRequired is Logto's "Is session required"
+	// switch of back-channel logout (the
+	// backchannel_logout_session_required client metadata, off by
+	// default). With it and a BackchannelLogoutURI, the app's ID tokens,
+	// introspection answers and logout tokens carry the app's sid in the
+	// session; without it, none of them has a sid and logout tokens name
+	// the user (sub) alone, as in Logto.
+	BackchannelLogoutSessionRequired bool
 	// RequireAuthTime makes the app's ID tokens always carry auth_time (the
 	// require_auth_time client metadata); otherwise they carry it only when
 	// the authorization request had max_age or prompt=login.
@@ -79,6 +86,12 @@ type App struct {
 }
 
 func (a *App) public() bool { return a.Type == AppSPA || a.Type == AppNative }
+
+// includeSid reports whether the app's tokens carry its sid
+// (oidc-provider's client.includeSid).
+func (a *App) includeSid() bool {
+	return a.BackchannelLogoutURI != "" && a.BackchannelLogoutSessionRequired
+}
 
 func (a *App) clone() *App {
 	c := *a

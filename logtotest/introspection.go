@@ -5,7 +5,8 @@ import "net/http"
 // handleIntrospection is the token introspection endpoint (RFC 7662) for
 // opaque access tokens and refresh tokens of the calling client. As in
 // oidc-provider, only access tokens carry token_type, and tokens of a grant
-// issued with a sid (apps with a back-channel logout URI) carry it.
+// issued with a sid (apps that require the logout session, see
+// App.BackchannelLogoutSessionRequired) carry it.
 func (s *Server) handleIntrospection(w http.ResponseWriter, r *http.Request) {
 	app, token, e := s.tokenRequest(w, r, "introspected via the introspection_endpoint")
 	if e != nil {

@@ -112,6 +112,9 @@ func (s *Server) endSessionLocked(ss *session, logout bool, clientID string) []l
 			continue
 		}
 		if app := s.apps[appID]; app != nil && app.BackchannelLogoutURI != "" {
+			if !app.includeSid() {
+				sid = "" // the logout token names the user alone
+			}
 			notices = append(notices, logoutNotice{appID: appID, userID: ss.userID, sid: sid})
 		}
 	}

@@ -250,12 +250,27 @@ func TestBrowserSessions(t *testing.T) {
 	assert.NotEmpty(t, callbackQuery(t, resp).Get("code"), "B keeps its session")
 }
 
-func TestSidPerClientAndBackchannelOnly(t *testing.T) {
+// TestSidOnlyWhenSessionRequired: as in Logto, ID tokens carry the app's
+// sid only for an app with a back-channel logout URI that requires the
+// logout session; the sid is one per session and client.
+func TestSidOnlyWhenSessionRequired(t *testing.T) {
 	srv := newFixture(t)
 	rp := httptest.NewServer(&logoutReceiver{})
 	t.Cleanup(rp.Close)
-	for _, id := range []string{"bc-1", "bc-2"} {
-		srv.AddApp(logtotest.App{ID: id, Secret: "s", RedirectURIs: []string{redirectURI}, BackchannelLogoutURI: rp.URL})
+	apps := []struct {
+		id      string
+		uri     string
+		require bool
+		sid     bool
+	}{
+		{"bc-1", rp.URL, true, true},
+		{"bc-2", rp.URL, true, true},
+		{"bc-no-session", rp.URL, false, false},
+		{"session-no-uri", "", true, false},
+	}
+	for _, a := range apps {
+		srv.AddApp(logtotest.App{ID: a.id, Secret: "s", RedirectURIs: []string{redirectURI},
+			BackchannelLogoutURI: a.uri, BackchannelLogoutSessionRequired: a.require})
 	}
 	idClaims := func(client, secret string) map[string]any {
 		t.Helper()
@@ -265,8 +280,15 @@ func TestSidPerClientAndBackchannelOnly(t *testing.T) {
 		_, claims := verifyJWT(t, srv, str(tok["id_token"]))
 		return claims
 	}
+	for _, a := range apps {
+		claims := idClaims(a.id, "s")
+		if a.sid {
+			assert.Len(t, claims["sid"], 43, a.id)
+		} else {
+			assert.NotContains(t, claims, "sid", a.id)
+		}
+	}
 	first, second, other := idClaims("bc-1", "s"), idClaims("bc-1", "s"), idClaims("bc-2", "s")
-	assert.Len(t, first["sid"], 43)
 	assert.Equal(t, first["sid"], second["sid"], "one sid per session and client")
 	assert.NotEqual(t, first["sid"], other["sid"], "each client has its own sid")
 	assert.NotContains(t, idClaims(webID, webSecret), "sid", "no back-channel logout URI, no sid")
@@ -323,25 +345,43 @@ func TestSendBackchannelLogout(t *testing.T) {
 	assert.Error(t, srv.SendBackchannelLogout(webID, "u-alice", ""), "no BackchannelLogoutURI")
 
 	// Ending the session notifies the apps that signed in through it, at
-	// the confirm step.
-	p := authParams("bc-app", "openid")
-	code := authorize(t, srv, "u-bob", p).Get("code")
-	status, tok := postForm(t, srv, "/oidc/token", url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}}, "bc-app", "s")
-	require.Equal(t, http.StatusOK, status)
-	_, idClaims := verifyJWT(t, srv, str(tok["id_token"]))
-	resp, page := endSession(t, srv, nil, url.Values{"id_token_hint": {str(tok["id_token"])}})
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	// the confirm step; the token has the app's sid only if the app
+	// requires the logout session (bc-session), as in Logto.
+	srv.AddApp(logtotest.App{ID: "bc-session", Secret: "s", RedirectURIs: []string{redirectURI},
+		BackchannelLogoutURI: rp.URL + "/logout", BackchannelLogoutSessionRequired: true})
+	srv.SetAutoLogin("u-bob")
+	b := browser(t)
+	tokens := map[string]map[string]any{}
+	for _, id := range []string{"bc-app", "bc-session"} {
+		resp, _ := browserGet(t, b, authURL(srv, authParams(id, "openid")))
+		status, tok := postForm(t, srv, "/oidc/token", url.Values{"grant_type": {"authorization_code"},
+			"code": {callbackQuery(t, resp).Get("code")}, "redirect_uri": {redirectURI}}, id, "s")
+		require.Equal(t, http.StatusOK, status, tok)
+		tokens[id] = tok
+	}
+	_, sessionIDClaims := verifyJWT(t, srv, str(tokens["bc-session"]["id_token"]))
+	require.Len(t, sessionIDClaims["sid"], 43)
+	_, page := endSession(t, srv, b, url.Values{"client_id": {"bc-app"}})
 	require.Len(t, rec.received(), 2, "nothing before the form is posted")
 	_, xsrf := logoutForm(t, page)
-	resp, _ = confirm(t, srv, nil, url.Values{"xsrf": {xsrf}, "logout": {"yes"}})
+	resp, _ := confirm(t, srv, b, url.Values{"xsrf": {xsrf}, "logout": {"yes"}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
-	require.Len(t, rec.received(), 3)
-	_, claims = verifyJWT(t, srv, rec.received()[2])
-	assert.Equal(t, "u-bob", claims["sub"])
-	assert.Equal(t, idClaims["sid"], claims["sid"])
+	got := rec.received()[2:]
+	require.Len(t, got, 2)
+	byApp := map[string]map[string]any{}
+	for _, tok := range got {
+		_, c := verifyJWT(t, srv, tok)
+		byApp[str(c["aud"])] = c
+	}
+	require.Contains(t, byApp, "bc-app")
+	require.Contains(t, byApp, "bc-session")
+	assert.Equal(t, "u-bob", byApp["bc-app"]["sub"])
+	assert.NotContains(t, byApp["bc-app"], "sid", "session not required: sub alone")
+	assert.Equal(t, "u-bob", byApp["bc-session"]["sub"])
+	assert.Equal(t, sessionIDClaims["sid"], byApp["bc-session"]["sid"])
 
 	// The online (no offline_access) access token ended with the session.
-	status, _, _ = getJSON(t, srv.Issuer()+"/me", str(tok["access_token"]))
+	status, _, _ := getJSON(t, srv.Issuer()+"/me", str(tokens["bc-app"]["access_token"]))
 	assert.Equal(t, http.StatusUnauthorized, status)
 }
 

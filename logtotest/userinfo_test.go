@@ -1,6 +1,7 @@
 package logtotest_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -172,15 +173,27 @@ func TestIntrospection(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, status)
 	assert.Equal(t, "unsupported_token_type", got["error"])
 
-	// Tokens of an app with a back-channel logout URI carry the ID tokens' sid.
-	srv.AddApp(logtotest.App{ID: "bc-app", Secret: "s", RedirectURIs: []string{redirectURI}, BackchannelLogoutURI: "http://127.0.0.1:1/logout"})
-	code := authorize(t, srv, "u-alice", authParams("bc-app", "openid offline_access")).Get("code")
-	status, tok := postForm(t, srv, "/oidc/token", url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}}, "bc-app", "s")
-	require.Equal(t, http.StatusOK, status, tok)
-	_, idClaims := verifyJWT(t, srv, str(tok["id_token"]))
-	require.NotEmpty(t, idClaims["sid"])
-	for _, kind := range []string{"access_token", "refresh_token"} {
-		_, got = postForm(t, srv, "/oidc/token/introspection", url.Values{"token": {str(tok[kind])}}, "bc-app", "s")
-		assert.Equal(t, idClaims["sid"], got["sid"], kind)
+	// Tokens of an app that requires the logout session carry the ID
+	// tokens' sid; those of an app with only a back-channel logout URI
+	// carry none.
+	for _, required := range []bool{true, false} {
+		id := fmt.Sprintf("bc-app-%t", required)
+		srv.AddApp(logtotest.App{ID: id, Secret: "s", RedirectURIs: []string{redirectURI},
+			BackchannelLogoutURI: "http://127.0.0.1:1/logout", BackchannelLogoutSessionRequired: required})
+		code := authorize(t, srv, "u-alice", authParams(id, "openid offline_access")).Get("code")
+		status, tok := postForm(t, srv, "/oidc/token", url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}}, id, "s")
+		require.Equal(t, http.StatusOK, status, tok)
+		_, idClaims := verifyJWT(t, srv, str(tok["id_token"]))
+		for _, kind := range []string{"access_token", "refresh_token"} {
+			_, got = postForm(t, srv, "/oidc/token/introspection", url.Values{"token": {str(tok[kind])}}, id, "s")
+			assert.Equal(t, true, got["active"], kind)
+			if required {
+				require.Len(t, idClaims["sid"], 43)
+				assert.Equal(t, idClaims["sid"], got["sid"], kind)
+			} else {
+				assert.NotContains(t, idClaims, "sid")
+				assert.NotContains(t, got, "sid", kind)
+			}
+		}
 	}
 }
