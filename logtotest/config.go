@@ -302,8 +302,14 @@ func (s *Server) AddOrganizationRole(name string, scopes ...string) {
 }
 
 // AddOrganizationRoleResourceScopes makes the organization role name grant
-// scopes of an API resource, used for tokens requested with both resource
-// and organization_id.
+// scopes of an API resource. As in Logto, a user's API tokens for the
+// resource get these scopes on top of those of the user's global roles
+// (AddRole): from the roles the user holds in every organization for a
+// token without organization_id, and from the roles held in that
+// organization alone for an organization-scoped API token (resource and
+// organization_id). For machine-to-machine apps, only an
+// organization-scoped token gets them, from the app's roles in that
+// organization (App.OrganizationRoles).
 func (s *Server) AddOrganizationRoleResourceScopes(name, resource string, scopes ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

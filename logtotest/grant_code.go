@@ -57,7 +57,7 @@ func (s *Server) codeGrantLocked(app *App, form url.Values) (*issued, *oauthErro
 
 	out := &issued{}
 	if resource != "" {
-		scopes := intersect(c.scopes, s.userResourceScopesLocked(u, resource))
+		scopes := intersect(c.scopes, s.userResourceScopesLocked(u, resource, ""))
 		ttl := s.resourceTTLLocked(resource)
 		out.atClaims = s.jwtAccessTokenClaimsLocked(u.ID, app.ID, resource, scopes, ttl)
 		out.expiresIn = int64(ttl.Seconds())

@@ -85,11 +85,7 @@ func (s *Server) refreshGrantLocked(app *App, form url.Values) (*issued, *oauthE
 		out.expiresIn = int64(organizationTokenTTL.Seconds())
 		out.scope = joinScopes(scopes)
 	case resource != "":
-		avail := s.userResourceScopesLocked(u, resource)
-		if orgID != "" {
-			avail = s.orgResourceScopesLocked(member.Roles, resource)
-		}
-		scopes := intersect(effective, avail)
+		scopes := intersect(effective, s.userResourceScopesLocked(u, resource, orgID))
 		ttl := s.resourceTTLLocked(resource)
 		out.atClaims = s.jwtAccessTokenClaimsLocked(u.ID, app.ID, resource, scopes, ttl)
 		if orgID != "" {

@@ -67,8 +67,8 @@ func TestRefreshResourceToken(t *testing.T) {
 		wantScope string
 		wantTTL   float64
 	}{
-		{"role scopes intersected with requested", url.Values{"resource": {apiA}}, apiA, "read", 3600},
-		{"narrowed by scope param", url.Values{"resource": {apiA}, "scope": {"openid write"}}, apiA, "", 3600},
+		{"global and organization role scopes intersected with requested", url.Values{"resource": {apiA}}, apiA, "read write", 3600},
+		{"narrowed by scope param", url.Values{"resource": {apiA}, "scope": {"openid write"}}, apiA, "write", 3600},
 		{"resource with its own TTL and no granted scope", url.Values{"resource": {apiB}}, apiB, "", 300},
 	}
 	for _, tt := range tests {

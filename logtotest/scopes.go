@@ -9,12 +9,22 @@ const organizationTokenTTL = time.Hour
 // organizationAudience is the aud of organization tokens.
 func organizationAudience(orgID string) string { return "urn:logto:organization:" + orgID }
 
-// userResourceScopesLocked returns the scopes of resource the user holds
-// through global roles.
-func (s *Server) userResourceScopesLocked(u *User, resource string) []string {
+// userResourceScopesLocked returns the scopes of resource available to the
+// user, as Logto's findUserScopesForResourceIndicator finds them: those of
+// the user's global roles plus those the user's organization roles grant
+// for the resource, in the organization orgID only, or in every
+// organization of the user when orgID is empty (a token without
+// organization_id). An organization-scoped API token is therefore not
+// narrowed to the organization's role: it keeps the global-role scopes.
+func (s *Server) userResourceScopesLocked(u *User, resource, orgID string) []string {
 	var out []string
 	for _, role := range u.Roles {
 		out = appendUnique(out, s.roles[role][resource]...)
+	}
+	for _, m := range u.Organizations {
+		if orgID == "" || m.OrganizationID == orgID {
+			out = appendUnique(out, s.orgResourceScopesLocked(m.Roles, resource)...)
+		}
 	}
 	return out
 }
