@@ -120,4 +120,3 @@ func idOf(t *testing.T, v map[string]any) string {
 	require.NotEmpty(t, id, "no id in %v", v)
 	return id
 }
-

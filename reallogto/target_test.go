@@ -125,4 +125,3 @@ func forTargets(t *testing.T, fn func(t *testing.T, tg target)) {
 		fn(t, newFakeTarget(t))
 	})
 }
-
