@@ -37,7 +37,11 @@ func (s *Server) scopeClaimsLocked(u *User, scopes []string, forIDToken bool) ma
 			c["name"] = nullable(u.Name)
 			c["username"] = nullable(u.Username)
 			c["picture"] = nullable(u.Picture)
-			c["preferred_username"] = nullable(u.Username)
+			if u.Username != "" {
+				// Logto falls back to the username, and leaves the claim
+				// out (not null) when there is none.
+				c["preferred_username"] = u.Username
+			}
 			for k, v := range u.Profile {
 				c[k] = v
 			}

@@ -131,9 +131,11 @@ type User struct {
 	// Profile holds optional standard profile claims by claim name
 	// (given_name, family_name, middle_name, nickname, preferred_username,
 	// profile, website, gender, birthdate, zoneinfo, locale); unset claims
-	// are omitted.
+	// are omitted, not null, like Logto. preferred_username defaults to
+	// Username (omitted when both are empty).
 	Profile map[string]any
-	// Address is the address claim; omitted when nil.
+	// Address is the address claim. As in Logto, it is omitted (not null)
+	// when nil, even when the address scope was granted.
 	Address map[string]any
 	// CustomData is the custom_data claim ({} when nil).
 	CustomData map[string]any
