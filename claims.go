@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Claim holds one optional claim and keeps the three states Logto uses
@@ -77,6 +78,13 @@ func (c Claim[T]) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON records null or the decoded value. It is called only for
 // keys present in the JSON, which is how absence is detected.
+//
+// The common claim types (strings, booleans, millisecond times, string
+// lists, raw JSON) are decoded here directly: going back through
+// json.Unmarshal would scan and validate each value a second time. Any
+// value the direct path does not take whole (escapes, numbers in exponent
+// form, other types) goes through json.Unmarshal, so the result and the
+// errors are the same either way.
 func (c *Claim[T]) UnmarshalJSON(b []byte) error {
 	if string(bytes.TrimSpace(b)) == "null" {
 		var zero T
@@ -84,11 +92,149 @@ func (c *Claim[T]) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	var v T
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
+	if !decodeCommon(trimSpace(b), &v) {
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
 	}
 	c.value, c.state = v, claimSet
 	return nil
+}
+
+// decodeCommon decodes b into *p when p is one of the common claim types
+// and b is a value json.Unmarshal would decode to exactly the same result.
+// It reports false, leaving *p alone, for anything else.
+func decodeCommon[T any](b []byte, p *T) bool {
+	switch p := any(p).(type) {
+	case *string:
+		s, rest, ok := plainString(b)
+		if ok && len(rest) == 0 {
+			*p = s
+			return true
+		}
+	case *bool:
+		switch string(b) {
+		case "true":
+			*p = true
+			return true
+		case "false":
+			*p = false
+			return true
+		}
+	case *EpochMillis:
+		if n, ok := plainInt(b); ok {
+			*p = EpochMillis(n)
+			return true
+		}
+	case *[]string:
+		if l, ok := plainStrings(b); ok {
+			*p = l
+			return true
+		}
+	case *json.RawMessage:
+		// The copy json.RawMessage keeps, after the same validation.
+		if json.Valid(b) {
+			*p = append(json.RawMessage(nil), b...)
+			return true
+		}
+	}
+	return false
+}
+
+// plainString reads a JSON string at the start of b that needs no
+// unescaping: valid UTF-8 without backslash or control characters. It
+// returns the string and what follows it.
+func plainString(b []byte) (string, []byte, bool) {
+	if len(b) < 2 || b[0] != '"' {
+		return "", nil, false
+	}
+	ascii := true
+	for i := 1; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			body := b[1:i]
+			if !ascii && !utf8.Valid(body) {
+				return "", nil, false
+			}
+			return string(body), b[i+1:], true
+		case c == '\\' || c < 0x20:
+			return "", nil, false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	return "", nil, false
+}
+
+// plainInt reads a JSON integer (no fraction or exponent) that fits an
+// int64.
+func plainInt(b []byte) (int64, bool) {
+	digits := b
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || (digits[0] == '0' && len(digits) > 1) {
+		return 0, false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	return n, err == nil
+}
+
+// plainStrings reads a JSON array of plain strings (see plainString). An
+// empty array gives an empty, non-nil slice, as json.Unmarshal does.
+func plainStrings(b []byte) ([]string, bool) {
+	if len(b) < 2 || b[0] != '[' {
+		return nil, false
+	}
+	b = skipSpace(b[1:])
+	if len(b) > 0 && b[0] == ']' {
+		return []string{}, len(b) == 1
+	}
+	var out []string
+	for {
+		s, rest, ok := plainString(b)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, s)
+		b = skipSpace(rest)
+		if len(b) == 0 {
+			return nil, false
+		}
+		switch b[0] {
+		case ']':
+			return out, len(b) == 1
+		case ',':
+			b = skipSpace(b[1:])
+		default:
+			return nil, false
+		}
+	}
+}
+
+// isSpace reports JSON white space (narrower than unicode.IsSpace).
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// skipSpace drops leading JSON white space.
+func skipSpace(b []byte) []byte {
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	return b
+}
+
+// trimSpace drops leading and trailing JSON white space.
+func trimSpace(b []byte) []byte {
+	b = skipSpace(b)
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // EpochMillis is a time in milliseconds since the Unix epoch, the unit of

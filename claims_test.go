@@ -185,3 +185,97 @@ func TestClaimConstructorsEncode(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal([]byte(`{"a":"x","b":null}`), b), string(b))
 }
+
+// claimUnmarshalReference is Claim.UnmarshalJSON as it was before the
+// direct decoding of common types: a null check, then json.Unmarshal.
+func claimUnmarshalReference[T any](b []byte) (Claim[T], error) {
+	if string(bytes.TrimSpace(b)) == "null" {
+		return NullClaim[T](), nil
+	}
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		return Claim[T]{}, err
+	}
+	return ClaimOf(v), nil
+}
+
+// refClaim decodes with claimUnmarshalReference, for documents.
+type refClaim[T any] struct{ c Claim[T] }
+
+func (r *refClaim[T]) UnmarshalJSON(b []byte) (err error) {
+	r.c, err = claimUnmarshalReference[T](b)
+	return err
+}
+
+func sameError(t *testing.T, got, want error, format string, args ...any) {
+	t.Helper()
+	if (want == nil) != (got == nil) || (want != nil && want.Error() != got.Error()) {
+		t.Fatalf(format+": error %v, want %v", append(args, got, want)...)
+	}
+}
+
+// sameAsReference decodes in with Claim[T].UnmarshalJSON, directly and as
+// a field of an object, and reports any difference from the reference.
+func sameAsReference[T any](t *testing.T, in []byte) {
+	t.Helper()
+	want, wantErr := claimUnmarshalReference[T](in)
+	var got Claim[T]
+	gotErr := got.UnmarshalJSON(in)
+	sameError(t, gotErr, wantErr, "%T %q", got, in)
+	if wantErr == nil {
+		assert.Equal(t, want, got, "%T %q", got, in)
+	}
+
+	doc := append(append([]byte(`{"v":`), in...), '}')
+	var wantDoc struct{ V refClaim[T] }
+	var gotDoc struct{ V Claim[T] }
+	wantErr = json.Unmarshal(doc, &wantDoc)
+	gotErr = json.Unmarshal(doc, &gotDoc)
+	sameError(t, gotErr, wantErr, "%T in %q", got, doc)
+	if wantErr == nil {
+		assert.Equal(t, wantDoc.V.c, gotDoc.V, "%q", doc)
+	}
+}
+
+// claimDecodeSeeds cover the direct paths and every way out of them.
+var claimDecodeSeeds = []string{
+	`null`, ` null `, `"john"`, ` "john" `, `""`, `"é日本"`, "\"\x7f\"", "\"bad \xff utf-8\"",
+	`"esc\"aped"`, `"\u00e9"`, "\"ctrl\x01\"", `"unterminated`, `"a"x`, `"a""b"`,
+	`true`, `false`, `tru`, `"true"`, `1`,
+	`0`, `-0`, `1700000000123`, `-12`, `00`, `01`, `-`, `1.5`, `1e3`, `1E3`, `9223372036854775807`,
+	`9223372036854775808`, `-9223372036854775809`, `+5`,
+	`[]`, `[ ]`, `["a"]`, `[ "a" , "b" ]`, "[\n\"a\",\t\"b\"\r]", `["a",]`, `[,"a"]`, `["a" "b"]`,
+	`["a", null]`, `["a",1]`, `["\u0041"]`, `[`, `["a"`, `["a"]x`, `[[]]`,
+	`{}`, `{"plan":"pro","seats":3}`, ` {"a":[1,2,{"b":null}]} `, `{"a":}`, `{}x`, `[1,2]`,
+	`{"country":"US"}`, `{"github":{"userId":"gh-1"}}`,
+	// Space JSON does not allow (bytes.TrimSpace would drop it).
+	"0\f", "\v\"a\"", "true\u00a0", "\u0085[]",
+}
+
+// TestClaimDecodeMatchesReference: the direct decoding of common types
+// gives the same state, value and error as json.Unmarshal did.
+func TestClaimDecodeMatchesReference(t *testing.T) {
+	for _, in := range claimDecodeSeeds {
+		t.Run(in, func(t *testing.T) { checkAllClaimTypes(t, []byte(in)) })
+	}
+}
+
+func checkAllClaimTypes(t *testing.T, in []byte) {
+	t.Helper()
+	sameAsReference[string](t, in)
+	sameAsReference[bool](t, in)
+	sameAsReference[EpochMillis](t, in)
+	sameAsReference[[]string](t, in)
+	sameAsReference[json.RawMessage](t, in)
+	sameAsReference[Address](t, in)
+	sameAsReference[map[string]Identity](t, in)
+}
+
+// FuzzClaimDecode: for any input, the direct decoding of common types
+// agrees with json.Unmarshal.
+func FuzzClaimDecode(f *testing.F) {
+	for _, in := range claimDecodeSeeds {
+		f.Add([]byte(in))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) { checkAllClaimTypes(t, in) })
+}

@@ -53,7 +53,6 @@ type core struct {
 	meta    atomic.Pointer[providerMeta]
 	flights singleflight.Group
 	recent  recentRefreshes
-	rtLocks keyedMutex
 
 	tokenCache  rawCache[*decodedTokens]
 	claimsCache rawCache[*decodedClaims]
