@@ -1,32 +1,29 @@
 // Command api is a JSON API protected with Logto access tokens (package
 // apiauth): the "Protect your API" step that follows the quickstart.
 //
-//	go run ./examples/quickstart   # terminal 1: the app and its embedded Logto
-//	go run ./examples/api          # terminal 2: this API, trusting that Logto
+// The quickstart starts this API itself next to its embedded provider, so
+// that its "Call the API" page works at once. Run it on its own to protect
+// an API of a real Logto tenant, or to try it beside a quickstart started
+// with API_URL:
 //
-// Then open the quickstart, sign in as "demo" and follow "Call the API": the
-// quickstart fetches an access token for https://api.example.com and calls
-// this API with it. Settings:
+//	LOGTO_ENDPOINT=https://my-tenant.logto.app API_RESOURCE=https://api.example.com \
+//	  go run ./examples/api
+//
+// Settings:
 //
 //	LOGTO_ENDPOINT  Logto endpoint (default http://127.0.0.1:3001, the
 //	                quickstart's embedded provider)
 //	API_RESOURCE    this API's resource indicator (default https://api.example.com)
-//	PORT            port to listen on (default 3002)
+//	PORT            port to listen on, on 127.0.0.1 (default 3002)
 //
-// Routes:
-//
-//	GET /api/data                     needs scope read:data
-//	GET /api/organizations/{id}/data  needs an organization-scoped token for {id}
-//	                                  with read:data, or an organization token for {id}
+// Routes: see package examples/internal/demoapi.
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net/http"
 	"os"
 	"os/signal"
@@ -34,28 +31,38 @@ import (
 	"time"
 
 	"github.com/gologto/logto/apiauth"
+	"github.com/gologto/logto/examples/internal/demoapi"
+	"github.com/gologto/logto/examples/internal/listen"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		log.Fatal(err)
+	err := run(ctx, os.Getenv, os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "api: %v\n", err)
+		os.Exit(1)
 	}
 }
 
+// run validates the settings, binds the port, and only then prints the
+// API's URL; it serves until ctx is done.
 func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	endpoint := orDefault(getenv("LOGTO_ENDPOINT"), "http://127.0.0.1:3001")
-	resource := orDefault(getenv("API_RESOURCE"), "https://api.example.com")
+	resource := orDefault(getenv("API_RESOURCE"), demoapi.Resource)
 	port := orDefault(getenv("PORT"), "3002")
-	handler, err := newAPI(apiauth.Config{Endpoint: endpoint, Audience: resource, AcceptOrganizationTokens: true})
+	handler, err := demoapi.New(apiauth.Config{Endpoint: endpoint, Audience: resource, AcceptOrganizationTokens: true})
+	if err != nil {
+		return fmt.Errorf("LOGTO_ENDPOINT or API_RESOURCE: %w", err)
+	}
+	ln, err := listen.TCP("127.0.0.1:"+port, listen.Setting{Name: "PORT", PortOnly: true})
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Addr: "127.0.0.1:" + port, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(out, "API: http://127.0.0.1:%s  (resource %s, Logto %s)\n", port, resource, endpoint)
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(out, "API: http://%s  (resource %s, Logto %s)\n", ln.Addr(), resource, endpoint)
 	select {
 	case err := <-errc:
 		return err
@@ -63,58 +70,10 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
-}
-
-// newAPI returns the API's routes behind token verification.
-func newAPI(cfg apiauth.Config) (http.Handler, error) {
-	verifier, err := apiauth.NewVerifier(cfg)
-	if err != nil {
-		return nil, err
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /api/data", verifier.Middleware(apiauth.RequireScopes("read:data"))(http.HandlerFunc(data)))
-	mux.Handle("GET /api/organizations/{id}/data", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The requirement depends on the path: build it per request.
-		org := apiauth.RequireOrganization(r.PathValue("id"))
-		verifier.Middleware(org)(http.HandlerFunc(organizationData)).ServeHTTP(w, r)
-	}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
-	return mux, nil
-}
-
-func data(w http.ResponseWriter, r *http.Request) {
-	claims, _ := apiauth.FromContext(r.Context())
-	writeJSON(w, map[string]any{
-		"owner":  claims.Subject,
-		"client": claims.ClientID,
-		"scopes": claims.Scopes(),
-		"items":  []string{"first item", "second item"},
-	})
-}
-
-func organizationData(w http.ResponseWriter, r *http.Request) {
-	claims, _ := apiauth.FromContext(r.Context())
-	if _, isOrgToken := claims.IsOrganizationToken(); !isOrgToken && !claims.HasScope("read:data") {
-		writeError(w, http.StatusForbidden, errors.New("read:data is required"))
-		return
-	}
-	writeJSON(w, map[string]any{
-		"organization": r.PathValue("id"),
-		"member":       claims.Subject,
-		"scopes":       claims.Scopes(),
-	})
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, err error) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+	return nil
 }
 
 func orDefault(v, def string) string {

@@ -1,79 +1,86 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
+	"net"
 	"net/http"
-	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/oauth2"
-
-	"github.com/gologto/logto"
-	"github.com/gologto/logto/apiauth"
-	"github.com/gologto/logto/logtotest"
 )
 
-// TestAPIWithUserTokens signs a user in at a fake Logto, then calls the API
-// with the SDK's token sources: an API token, an organization-scoped API
-// token and an organization token; and without a token.
-func TestAPIWithUserTokens(t *testing.T) {
-	ctx := context.Background()
-	srv := logtotest.NewServer(t)
-	const resource = "https://api.example.com"
-	srv.AddApp(logtotest.App{ID: "app", Secret: "s", Type: logtotest.AppTraditional, RedirectURIs: []string{"http://app.test/callback"}})
-	srv.AddResource(logtotest.Resource{Indicator: resource, Scopes: []string{"read:data"}})
-	srv.AddRole("reader", resource, "read:data")
-	srv.AddOrganization(logtotest.Organization{ID: "org-1", Name: "One"})
-	srv.AddOrganizationRole("member", "read:members")
-	srv.AddOrganizationRoleResourceScopes("member", resource, "read:data")
-	srv.AddUser(logtotest.User{ID: "u1", Roles: []string{"reader"}, Organizations: []logtotest.Membership{{OrganizationID: "org-1", Roles: []string{"member"}}}})
+// TestRunBusyPort: a busy port names PORT and nothing is printed.
+func TestRunBusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	var out bytes.Buffer
+	err = run(context.Background(), func(k string) string { return map[string]string{"PORT": port}[k] }, &out)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "127.0.0.1:"+port+" is already in use")
+	assert.Contains(t, err.Error(), "set PORT to a free port")
+	assert.Empty(t, out.String())
+}
 
-	h, err := newAPI(apiauth.Config{Endpoint: srv.URL(), Audience: resource, AcceptOrganizationTokens: true})
-	require.NoError(t, err)
-	api := httptest.NewServer(h)
-	t.Cleanup(api.Close)
+// TestRunBadEndpoint: a bad LOGTO_ENDPOINT is named before the port is bound.
+func TestRunBadEndpoint(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), func(k string) string {
+		return map[string]string{"LOGTO_ENDPOINT": "ftp://x", "PORT": "0"}[k]
+	}, &out)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "LOGTO_ENDPOINT")
+	assert.Empty(t, out.String())
+}
 
-	client, err := logto.NewLogtoClient(logto.LogtoConfig{
-		Endpoint: srv.URL(), AppId: "app", AppSecret: "s",
-		Scopes:    []string{logto.ScopeOrganizations, "read:data", "read:members"},
-		Resources: []string{resource},
-	}, nil)
-	require.NoError(t, err)
-	u, err := client.SignIn(ctx, logto.SignInOptions{RedirectURI: "http://app.test/callback"})
-	require.NoError(t, err)
-	cb, err := srv.Authorize(u, "u1")
-	require.NoError(t, err)
-	require.NoError(t, client.HandleCallback(ctx, cb))
+// servedOut checks that the printed URL answers when it is printed.
+type servedOut struct {
+	t    *testing.T
+	mu   sync.Mutex
+	text string
+}
 
-	get := func(hc *http.Client, path string) (int, map[string]any) {
-		resp, err := hc.Get(api.URL + path)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var body map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&body)
-		return resp.StatusCode, body
+func (w *servedOut) Write(p []byte) (int, error) {
+	f := strings.Fields(string(p))
+	if assert.GreaterOrEqual(w.t, len(f), 2) {
+		resp, err := http.Get(f[1] + "/healthz")
+		if assert.NoError(w.t, err, "printed before served") {
+			resp.Body.Close()
+			assert.Equal(w.t, http.StatusOK, resp.StatusCode)
+		}
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.text += string(p)
+	return len(p), nil
+}
 
-	status, body := get(oauth2.NewClient(ctx, client.TokenSource(ctx, resource)), "/api/data")
-	assert.Equal(t, 200, status)
-	assert.Equal(t, "u1", body["owner"])
+func (w *servedOut) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.text
+}
 
-	orgAPI := oauth2.NewClient(ctx, client.OrganizationAccessTokenSource(ctx, "org-1", resource))
-	status, body = get(orgAPI, "/api/organizations/org-1/data")
-	assert.Equal(t, 200, status)
-	assert.Equal(t, "org-1", body["organization"])
-	status, _ = get(orgAPI, "/api/organizations/org-2/data")
-	assert.Equal(t, 403, status, "a token bound to org-1 does not open org-2")
-
-	status, _ = get(oauth2.NewClient(ctx, client.OrganizationTokenSource(ctx, "org-1")), "/api/organizations/org-1/data")
-	assert.Equal(t, 200, status)
-	status, _ = get(oauth2.NewClient(ctx, client.OrganizationTokenSource(ctx, "org-1")), "/api/data")
-	assert.Equal(t, 403, status, "an organization token lacks read:data")
-
-	status, body = get(http.DefaultClient, "/api/data")
-	assert.Equal(t, 401, status)
-	assert.Equal(t, "unauthorized", body["error"])
+// TestRunServes prints the URL once it answers, and stops on cancel.
+func TestRunServes(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &servedOut{t: t}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, func(k string) string { return map[string]string{"PORT": "0"}[k] }, out) }()
+	require.Eventually(t, func() bool { return out.String() != "" }, 5*time.Second, 10*time.Millisecond)
+	assert.Regexp(t, `^API: http://127\.0\.0\.1:\d+  \(resource https://api\.example\.com, Logto http://127\.0\.0\.1:3001\)\n$`, out.String())
+	cancel()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("run did not stop")
+	}
 }

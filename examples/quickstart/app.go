@@ -1,10 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
-	"html/template"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -22,41 +23,59 @@ type appConfig struct {
 	CookieKey    []byte // 32 bytes, for cookie sessions
 	Options      []logto.Option
 	// APIURL is the base URL of the protected API of examples/api; the
-	// "Call the API" page is shown when it is set.
+	// "Call the API" page is shown when it is set and Logto.Resources is
+	// not empty.
 	APIURL string
+	// Logger receives sign-in failures (through logtohttp) and the app's
+	// own errors. Default slog.Default().
+	Logger *slog.Logger
+	// Embedded is true with the embedded test provider: the home page then
+	// says whom to sign in as.
+	Embedded bool
 }
 
+// apiTimeout bounds a call of the API.
+const apiTimeout = 5 * time.Second
+
+// apiBodyLimit bounds the API answer the page shows.
+const apiBodyLimit = 64 << 10
+
 // newApp returns the app's handler: the pages, and sign-in, callback and
-// sign-out from logtohttp.
+// sign-out from logtohttp. Its errors name the variable to fix.
 func newApp(cfg appConfig) (http.Handler, error) {
-	// The scopes of the Python sample: e-mail, organizations with their
-	// roles, and custom data.
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	// The scopes of the Python sample: e-mail, roles, organizations with
+	// their roles, and custom data.
 	cfg.Logto.Scopes = append(cfg.Logto.Scopes, logto.ScopeEmail, logto.ScopeRoles,
 		logto.ScopeOrganizations, logto.ScopeOrganizationRoles, logto.ScopeCustomData)
 	// One LogtoClient for the whole app; each request gets a view of it.
-	client, err := logto.NewLogtoClient(cfg.Logto, nil, cfg.Options...)
+	opts := append([]logto.Option{logto.WithLogger(logger)}, cfg.Options...)
+	client, err := logto.NewLogtoClient(cfg.Logto, nil, opts...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("check LOGTO_ENDPOINT, LOGTO_SCOPES and LOGTO_RESOURCES: %w", err)
 	}
 
+	if err := checkSessionStore(cfg.SessionStore); err != nil {
+		return nil, err
+	}
 	var sessions logtohttp.SessionManager
-	switch cfg.SessionStore {
-	case "cookie":
-		sessions, err = logtohttp.NewCookieSessions(logtohttp.CookieOptions{Keys: [][]byte{cfg.CookieKey}})
-	case "server":
+	if cfg.SessionStore == storeServer {
 		sessions, err = logtohttp.NewServerSessions(logtohttp.NewMemorySessionStore(0, 0), logtohttp.CookieOptions{})
-	default:
-		err = fmt.Errorf("LOGTO_SESSION_STORE must be cookie or server, not %q", cfg.SessionStore)
+	} else {
+		sessions, err = logtohttp.NewCookieSessions(logtohttp.CookieOptions{Keys: [][]byte{cfg.CookieKey}})
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sessions (LOGTO_SESSION_STORE, LOGTO_COOKIE_KEY): %w", err)
 	}
 
-	auth, err := logtohttp.New(logtohttp.Config{Client: client, Sessions: sessions, BaseURL: cfg.BaseURL})
+	auth, err := logtohttp.New(logtohttp.Config{Client: client, Sessions: sessions, BaseURL: cfg.BaseURL, Logger: logger})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("check LOGTO_BASE_URL: %w", err)
 	}
-	a := &app{auth: auth, apiURL: cfg.APIURL}
+	a := &app{auth: auth, apiURL: cfg.APIURL, logger: logger, embedded: cfg.Embedded}
 	if len(cfg.Logto.Resources) > 0 {
 		a.apiResource = cfg.Logto.Resources[0]
 	}
@@ -67,7 +86,8 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	auth.Routes(mux) // GET /sign-in, GET /callback, GET and POST /sign-out
 	mux.HandleFunc("GET /{$}", a.home)
 	mux.Handle("GET /protected/userinfo", withUserInfo(http.HandlerFunc(a.userInfo)))
-	mux.Handle("GET /protected/organizations", signedIn(http.HandlerFunc(a.organizations)))
+	// The user info carries the organizations' names (organization_data).
+	mux.Handle("GET /protected/organizations", withUserInfo(http.HandlerFunc(a.organizations)))
 	mux.Handle("GET /protected/api", signedIn(http.HandlerFunc(a.callAPI)))
 	return auth.Sessions(mux), nil
 }
@@ -76,17 +96,19 @@ type app struct {
 	auth        *logtohttp.Handler
 	apiURL      string
 	apiResource string
+	logger      *slog.Logger
+	embedded    bool
 }
+
+// hasAPI reports whether the "Call the API" page has an API to call.
+func (a *app) hasAPI() bool { return a.apiURL != "" && a.apiResource != "" }
 
 // home shows who is signed in, or the sign-in and sign-up links.
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
-	var data struct {
-		SignedIn         bool
-		Name             string
-		HasOrganizations bool
-		HasAPI           bool
+	data := homeData{HasAPI: a.hasAPI()}
+	if a.embedded {
+		data.DemoUser = demoUsername
 	}
-	data.HasAPI = a.apiURL != "" && a.apiResource != ""
 	if claims, err := a.auth.Client(r).GetIdTokenClaims(r.Context()); err == nil {
 		data.SignedIn = true
 		data.Name = displayName(claims)
@@ -106,39 +128,45 @@ func displayName(c logto.IdTokenClaims) string {
 	return c.Subject
 }
 
-// userInfo shows the user info RequireAuth fetched from Logto.
+// userInfo shows the user info RequireAuth fetched from Logto: a table a
+// person can read, and the raw JSON.
 func (a *app) userInfo(w http.ResponseWriter, r *http.Request) {
 	info, _ := logtohttp.UserInfo(r.Context())
 	var all map[string]any // every claim, including those UserInfo has no field for
 	if err := info.Claims(&all); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+		a.fail(w, r, http.StatusInternalServerError, "The user info could not be read.", err)
 		return
 	}
-	b, _ := json.MarshalIndent(all, "", "  ")
-	render(w, userInfoPage, string(b))
+	raw, _ := json.MarshalIndent(all, "", "  ")
+	render(w, userInfoPage, userInfoData{Rows: claimRows(all, organizationNames(info)), JSON: string(raw)})
 }
 
-type organization struct {
-	ID     string
-	Scopes []string
-}
-
-// organizations shows the claims of an organization token per
-// organization of the user.
+// organizations shows each organization of the user by name, with the
+// user's roles there and the permissions of an organization token.
 func (a *app) organizations(w http.ResponseWriter, r *http.Request) {
-	claims, _ := logtohttp.IdTokenClaims(r.Context())
+	info, _ := logtohttp.UserInfo(r.Context())
+	names := organizationNames(info)
+	ids := info.Organizations.Get()
+	if !info.Organizations.Present() {
+		claims, _ := logtohttp.IdTokenClaims(r.Context())
+		ids = claims.Organizations.Get()
+	}
+	roles := organizationRoles(info.OrganizationRoles.Get())
 	client := a.auth.Client(r)
-	var orgs []organization
-	for _, id := range claims.Organizations.Get() {
+	orgs := make([]organization, 0, len(ids))
+	for _, id := range ids {
 		token, err := client.GetOrganizationTokenClaims(r.Context(), id)
 		if err != nil {
-			http.Error(w, "organization token: "+err.Error(), http.StatusBadGateway)
+			a.fail(w, r, http.StatusBadGateway,
+				fmt.Sprintf("Logto did not give an organization token for %s.", orgLabel(names, id)), err)
 			return
 		}
-		orgs = append(orgs, organization{ID: token.OrganizationID, Scopes: token.Scopes()})
-		if orgs[len(orgs)-1].ID == "" {
-			orgs[len(orgs)-1].ID = id
-		}
+		orgs = append(orgs, organization{
+			ID:          id,
+			Name:        names[id],
+			Roles:       roles[id],
+			Permissions: token.Scopes(),
+		})
 	}
 	render(w, organizationsPage, orgs)
 }
@@ -146,82 +174,49 @@ func (a *app) organizations(w http.ResponseWriter, r *http.Request) {
 // callAPI calls the protected API of examples/api with the user's access
 // token for it, through an oauth2 client that refreshes the token itself.
 func (a *app) callAPI(w http.ResponseWriter, r *http.Request) {
-	if a.apiURL == "" || a.apiResource == "" {
-		http.NotFound(w, r)
+	data := apiData{URL: a.apiURL + "/api/data", Resource: a.apiResource}
+	if !a.hasAPI() {
+		render(w, apiPage, data) // the page explains how to set an API up
 		return
 	}
 	ts := a.auth.Client(r).TokenSource(r.Context(), a.apiResource)
 	hc := oauth2.NewClient(r.Context(), ts)
-	hc.Timeout = 5 * time.Second
-	result := struct{ Status, Body string }{}
-	resp, err := hc.Get(a.apiURL + "/api/data")
+	hc.Timeout = apiTimeout
+	resp, err := hc.Get(data.URL)
 	if err != nil {
-		result.Status = "the API did not answer (start it with: go run ./examples/api)"
-		result.Body = err.Error()
-	} else {
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		result.Status = resp.Status
-		result.Body = string(b)
+		a.logger.ErrorContext(r.Context(), "call the API", "url", data.URL, "err", err)
+		data.Problem = "The API did not answer (" + err.Error() + ")."
+		render(w, apiPage, data)
+		return
 	}
-	render(w, apiPage, result)
-}
-
-func render(w http.ResponseWriter, page *template.Template, data any) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := page.Execute(w, data); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, apiBodyLimit))
+	if err != nil {
+		a.logger.ErrorContext(r.Context(), "read the API's answer", "url", data.URL, "err", err)
 	}
+	data.Called = true
+	data.OK = resp.StatusCode == http.StatusOK
+	data.Status = resp.Status
+	data.Body = indentJSON(b)
+	data.Challenge = resp.Header.Get("WWW-Authenticate")
+	if !data.OK {
+		a.logger.WarnContext(r.Context(), "the API refused the call", "url", data.URL, "status", resp.StatusCode,
+			"www_authenticate", data.Challenge)
+	}
+	render(w, apiPage, data)
 }
 
-const layout = `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Logto Go quickstart</title></head>
-<body>
-<h1><a href="/">Logto Go quickstart</a></h1>
-{{template "content" .}}
-</body>
-</html>
-`
-
-// page returns the layout around content.
-func page(content string) *template.Template {
-	t := template.Must(template.New("layout").Parse(layout))
-	template.Must(t.New("content").Parse(content))
-	return t
+// fail logs err and shows a short message; the detail stays in the log.
+func (a *app) fail(w http.ResponseWriter, r *http.Request, status int, message string, err error) {
+	a.logger.ErrorContext(r.Context(), message, "path", r.URL.Path, "err", err)
+	renderStatus(w, status, errorPage, message)
 }
 
-var homePage = page(`{{if .SignedIn}}
-<p id="greeting">Signed in as {{.Name}}</p>
-<ul>
-  <li><a id="userinfo" href="/protected/userinfo">User info</a></li>
-  {{- if .HasAPI}}
-  <li><a id="call-api" href="/protected/api">Call the API</a></li>
-  {{- end}}
-  {{- if .HasOrganizations}}
-  <li><a id="organizations" href="/protected/organizations">Organizations</a></li>
-  {{- end}}
-</ul>
-<p><a id="sign-out" href="/sign-out">Sign out</a></p>
-{{- else}}
-<p>You are not signed in.</p>
-<p><a id="sign-in" href="/sign-in">Sign in</a> or <a id="sign-up" href="/sign-in?interaction_mode=signUp">Sign up</a></p>
-{{- end}}
-`)
-
-var userInfoPage = page(`<h2>User info</h2>
-<pre id="userinfo">{{.}}</pre>
-`)
-
-var apiPage = page(`<h2>Call the API</h2>
-<p id="api-status">{{.Status}}</p>
-<pre id="api-body">{{.Body}}</pre>
-`)
-
-var organizationsPage = page(`<h2>Organizations</h2>
-<ul id="organizations">
-{{- range .}}
-  <li>{{.ID}}: {{range $i, $s := .Scopes}}{{if $i}}, {{end}}{{$s}}{{else}}no scopes{{end}}</li>
-{{- end}}
-</ul>
-`)
+// indentJSON indents a JSON body, or returns it as it is.
+func indentJSON(b []byte) string {
+	var out bytes.Buffer
+	if json.Indent(&out, b, "", "  ") != nil {
+		return string(b)
+	}
+	return out.String()
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/gologto/logto"
+	"github.com/gologto/logto/examples/internal/demoapi"
 	"github.com/gologto/logto/logtotest"
 )
 
@@ -12,7 +13,7 @@ const (
 	demoUserID    = "demo-user"
 	demoUsername  = "demo"
 	demoOrgID     = "org-demo"
-	demoAPI       = "https://api.example.com"
+	demoAPI       = demoapi.Resource
 )
 
 // seedProvider registers the demo application (for an app served at
@@ -25,11 +26,11 @@ func seedProvider(p *logtotest.Server, baseURL string) {
 		RedirectURIs:           []string{baseURL + "/callback"},
 		PostLogoutRedirectURIs: []string{baseURL + "/"},
 	})
-	p.AddResource(logtotest.Resource{Indicator: demoAPI, Scopes: []string{"read:data"}})
-	p.AddRole("reader", demoAPI, "read:data")
+	p.AddResource(logtotest.Resource{Indicator: demoAPI, Scopes: []string{demoapi.Scope}})
+	p.AddRole("reader", demoAPI, demoapi.Scope)
 	p.AddOrganization(logtotest.Organization{ID: demoOrgID, Name: "Demo Org"})
 	p.AddOrganizationRole("member", "read:members")
-	p.AddOrganizationRoleResourceScopes("member", demoAPI, "read:data")
+	p.AddOrganizationRoleResourceScopes("member", demoAPI, demoapi.Scope)
 	p.AddUser(logtotest.User{
 		ID:            demoUserID,
 		Username:      demoUsername,
@@ -49,7 +50,7 @@ func demoLogtoConfig(endpoint string) logto.LogtoConfig {
 		AppSecret: demoAppSecret,
 		// Permissions are granted only when requested: the API's and the
 		// organization role's.
-		Scopes:    []string{"read:data", "read:members"},
+		Scopes:    []string{demoapi.Scope, "read:members"},
 		Resources: []string{demoAPI},
 	}
 }
