@@ -51,6 +51,15 @@ var (
 	// but the organizations scope is not configured.
 	ErrOrganizationScopeRequired = errors.New("logto: the urn:logto:scope:organizations scope is required for organization tokens")
 
+	// ErrResourceNotConfigured means an access token was asked for an API
+	// resource (possibly organization-scoped) that is not in
+	// LogtoConfig.Resources. The SDK refuses it before sending anything:
+	// Logto would spend the refresh token first (rotating it for SPA and
+	// native apps), answer invalid_target without the new one, and revoke
+	// the whole grant when the old one is used again, signing the user
+	// out. The session is left as it was.
+	ErrResourceNotConfigured = errors.New("logto: API resource is not in LogtoConfig.Resources")
+
 	// ErrNoEndSessionEndpoint means discovery announced no end_session_endpoint.
 	ErrNoEndSessionEndpoint = errors.New("logto: provider has no end_session_endpoint")
 

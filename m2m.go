@@ -79,7 +79,7 @@ func NewM2MClient(cfg M2MConfig, opts ...Option) (*M2MClient, error) {
 }
 
 // AccessToken returns a valid access token, fetching a new one when the
-// cached token is within the early-expiry window of its end.
+// cached token is within the early-expiry window of its end (see Token).
 func (m *M2MClient) AccessToken(ctx context.Context) (string, error) {
 	t, err := m.Token(ctx)
 	if err != nil {
@@ -89,7 +89,8 @@ func (m *M2MClient) AccessToken(ctx context.Context) (string, error) {
 }
 
 // Token returns the current token as an *oauth2.Token whose Expiry is
-// already moved earlier by the early-expiry window.
+// already moved earlier by the early-expiry window (at most half the
+// token's lifetime, so a short-lived token is used for its first half).
 func (m *M2MClient) Token(ctx context.Context) (*oauth2.Token, error) {
 	for {
 		m.mu.Lock()
@@ -157,7 +158,7 @@ func (m *M2MClient) fetch(ctx context.Context) (*oauth2.Token, error) {
 	t := &oauth2.Token{
 		AccessToken: tr.AccessToken,
 		TokenType:   "Bearer",
-		Expiry:      at.Add(time.Duration(tr.ExpiresIn)*time.Second - m.core.set.earlyExpiry),
+		Expiry:      m.core.set.renewAt(at, at.Add(time.Duration(tr.ExpiresIn)*time.Second)),
 	}
 	return t.WithExtra(map[string]any{"scope": tr.Scope}), nil
 }

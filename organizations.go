@@ -10,9 +10,10 @@ import (
 // are the user's organization-role scopes that were requested: list the
 // organization permissions (e.g. "read:members") in LogtoConfig.Scopes, or
 // the token carries none. It needs ScopeOrganizations in LogtoConfig.Scopes
-// (ErrOrganizationScopeRequired otherwise). Tokens are
-// cached per organization and refreshed like GetAccessToken's. Logto
-// answers a non-member with 403 access_denied (an *OAuthError).
+// (ErrOrganizationScopeRequired otherwise), and no API resource: the
+// reserved organizations resource is requested at sign-in with that scope.
+// Tokens are cached per organization and refreshed like GetAccessToken's.
+// Logto answers a non-member with 403 access_denied (an *OAuthError).
 func (c *LogtoClient) GetOrganizationToken(ctx context.Context, organizationID string) (string, error) {
 	if err := c.checkOrganization(organizationID); err != nil {
 		return "", err
@@ -32,10 +33,15 @@ func (c *LogtoClient) GetOrganizationTokenClaims(ctx context.Context, organizati
 }
 
 // GetOrganizationAccessToken returns an organization-scoped token for an
-// API resource: its audience is resource, its scopes are narrowed to what
-// the user's roles in organizationID grant, and it carries an
-// organization_id claim. It needs ScopeOrganizations, and resource among
-// LogtoConfig.Resources.
+// API resource: a JWT whose audience is resource and that carries an
+// organization_id claim. Its scopes are not narrowed to the organization:
+// Logto grants the requested scopes of resource that the user's global
+// roles grant plus those the user's roles in organizationID grant, so an
+// API must not read the token's scopes as organization permissions alone.
+// It needs ScopeOrganizations, and resource among LogtoConfig.Resources:
+// any other resource is refused with ErrResourceNotConfigured before a
+// request is sent (see GetAccessToken). Tokens are cached per organization
+// and resource, and refreshed like GetAccessToken's.
 func (c *LogtoClient) GetOrganizationAccessToken(ctx context.Context, organizationID, resource string) (string, error) {
 	if err := c.checkOrganization(organizationID); err != nil {
 		return "", err

@@ -2,60 +2,184 @@ package logto
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/gologto/logto/internal/jwtx"
 )
 
 // refreshResult is what one refresh request produced.
 type refreshResult struct {
-	resp *tokenResponse
 	// refreshToken is the refresh token valid after this request: the
 	// rotated one, or the one used when the response carried none.
 	refreshToken string
-	at           time.Time
+	// entry is the access token, as cached.
+	entry cachedToken
+	// idToken is the raw ID token of the response, not yet verified; ""
+	// when it carried none.
+	idToken string
+	// at is when the request was sent.
+	at time.Time
+	// stored is closed once the caller that sent the request has stored
+	// the result in its own storage (or failed to): the other callers store
+	// after it, so that on the same storage they find it there and write
+	// nothing.
+	stored chan struct{}
+
+	// The ID token is verified once for all the callers that need it.
+	idMu       sync.Mutex
+	idVerified bool
+	idClaims   IdTokenClaims
+	idErr      error
+	// Or only decoded (iss and sub) when the session's ID token is kept.
+	subOnce sync.Once
+	sub     idSubject
+	subErr  error
 }
 
-// refreshShared returns a refresh result for key, spending rt at most once
-// across all views of the client:
-//
-//   - requests with the same refresh token run one at a time, whatever
-//     token they ask for, because Logto may rotate the refresh token and
-//     treats a second use of the old one as theft (revoking the session);
-//   - a result stays reusable for recentWindow under the refresh token it
-//     spent and the one it produced, so concurrent callers for the same
-//     key share one request;
-//   - a caller holding a refresh token that was just rotated follows the
-//     rotation instead of reusing it.
-func (c *core) refreshShared(ctx context.Context, rt string, key tokenKey, previous *IdTokenClaims) (*refreshResult, error) {
-	k := key.String()
-	for hops := 0; ; hops++ {
-		if r := c.recent.result(rt, k, c.set.now()); r != nil {
-			return r, nil
+type idSubject struct {
+	Issuer  string `json:"iss"`
+	Subject string `json:"sub"`
+}
+
+// verifiedIDToken verifies the result's ID token (signature, iss, aud,
+// times) once; each caller then checks it against its own session with
+// checkIDClaims. A failure caused by a caller's context is not kept.
+func (r *refreshResult) verifiedIDToken(ctx context.Context, c *core) (IdTokenClaims, error) {
+	r.idMu.Lock()
+	defer r.idMu.Unlock()
+	if r.idVerified {
+		return r.idClaims, r.idErr
+	}
+	m, err := c.provider(ctx)
+	if err != nil {
+		return IdTokenClaims{}, err
+	}
+	claims, err := c.verifyIDToken(ctx, m, r.idToken, idTokenCheck{})
+	if err != nil && ctx.Err() != nil {
+		return IdTokenClaims{}, err
+	}
+	r.idVerified, r.idClaims, r.idErr = true, claims, err
+	if err == nil {
+		c.claimsCache.put(r.idToken, &decodedClaims{raw: r.idToken, claims: claims})
+	}
+	return claims, err
+}
+
+// sameUser checks, without verifying the signature, that the result's ID
+// token names the session's issuer and user (previous is never nil here:
+// a session without an ID token always has it verified).
+func (r *refreshResult) sameUser(previous *IdTokenClaims) error {
+	r.subOnce.Do(func() {
+		payload, err := jwtx.Payload(r.idToken)
+		if err == nil {
+			err = json.Unmarshal(payload, &r.sub)
 		}
-		unlock, err := c.rtLocks.lock(ctx, rt)
 		if err != nil {
-			return nil, err
+			r.subErr = fmt.Errorf("%w: %w: %w", ErrInvalidIDToken, ErrTokenMalformed, err)
 		}
-		if r := c.recent.result(rt, k, c.set.now()); r != nil {
-			unlock()
-			return r, nil
+	})
+	if r.subErr != nil {
+		return r.subErr
+	}
+	if previous != nil && (r.sub.Issuer != previous.Issuer || r.sub.Subject != previous.Subject) {
+		return fmt.Errorf("%w: %w: refreshed ID token has another iss or sub", ErrInvalidIDToken, ErrSubjectMismatch)
+	}
+	return nil
+}
+
+// refreshShared returns a fresh access token for key, refreshing with the
+// session's refresh token read (as read from storage) in a way that spends
+// a refresh token once across all views of the client, and stores the
+// result in this view's storage.
+//
+//   - Requests with the same refresh token run one at a time, whatever
+//     token they ask for, because Logto may rotate the refresh token and
+//     treats a second use of the old one as theft (revoking the session).
+//   - Callers asking for the same token with the same refresh token while
+//     a request is in flight wait for it and get its result directly.
+//   - A result stays reusable for recentWindow, while its access token is
+//     fresh, under the refresh token it spent and the one it produced: a
+//     caller that read the session just before the result was stored gets
+//     it instead of refreshing again.
+//   - A caller holding a refresh token that was just rotated follows the
+//     rotation instead of reusing it.
+//   - Before sending, the caller that will send checks its storage again:
+//     another view may have stored a fresh token after this one read it.
+func (c *LogtoClient) refreshShared(ctx context.Context, read string, key tokenKey, previous *IdTokenClaims) (cachedToken, error) {
+	k := key.String()
+	book := &c.core.recent
+	rt := read
+	for hops := 0; ; {
+		now := c.core.set.now()
+		book.mu.Lock()
+		book.expireLocked(now)
+		if res := book.resultLocked(rt, k, now); res != nil && c.core.fresh(res.entry, now) {
+			book.mu.Unlock()
+			return c.useResult(ctx, key, res, read, previous)
 		}
-		if next := c.recent.rotation(rt, c.set.now()); next != "" && hops < 8 {
-			unlock()
+		if next := book.rotationLocked(rt, now); next != "" && hops < maxRotationHops {
+			book.mu.Unlock()
 			rt = next
+			hops++
 			continue
 		}
-		r, err := c.doRefresh(ctx, rt, key, previous)
-		if err == nil {
-			c.recent.put(rt, k, r)
+		if f := book.inflight[rt]; f != nil {
+			book.mu.Unlock()
+			select {
+			case <-f.done:
+			case <-ctx.Done():
+				return cachedToken{}, ctx.Err()
+			}
+			switch {
+			case f.res != nil && f.key == k:
+				return c.useResult(ctx, key, f.res, read, previous)
+			case f.err != nil && !isContextErr(f.err) && (f.key == k || isInvalidGrant(f.err)):
+				// The same request would fail the same way; a refused
+				// refresh token is refused whatever the token asked for.
+				return cachedToken{}, f.err
+			}
+			continue // a request for another token, or one its sender gave up
 		}
-		unlock()
-		return r, err
+		f := &flight{key: k, done: make(chan struct{})}
+		book.startLocked(rt, f)
+		book.mu.Unlock()
+		return c.lead(ctx, rt, read, key, previous, f)
 	}
 }
 
-func (c *core) doRefresh(ctx context.Context, rt string, key tokenKey, previous *IdTokenClaims) (*refreshResult, error) {
+// lead sends the refresh request of flight f with rt, publishes its result
+// to the callers waiting for it, and stores it.
+func (c *LogtoClient) lead(ctx context.Context, rt, read string, key tokenKey, previous *IdTokenClaims, f *flight) (cachedToken, error) {
+	book := &c.core.recent
+	if t, ok, err := c.cachedFresh(ctx, key); err == nil && ok {
+		book.finish(rt, f, nil, nil, c.core.set.now())
+		return t, nil
+	}
+	res, err := c.core.doRefresh(ctx, rt, key)
+	book.finish(rt, f, res, err, c.core.set.now())
+	if err != nil {
+		return cachedToken{}, err
+	}
+	defer close(res.stored)
+	return c.storeResult(ctx, key, res, read, previous)
+}
+
+// useResult stores a result another caller fetched, after that caller
+// stored it.
+func (c *LogtoClient) useResult(ctx context.Context, key tokenKey, res *refreshResult, read string, previous *IdTokenClaims) (cachedToken, error) {
+	select {
+	case <-res.stored:
+	case <-ctx.Done():
+		return cachedToken{}, ctx.Err()
+	}
+	return c.storeResult(ctx, key, res, read, previous)
+}
+
+func (c *core) doRefresh(ctx context.Context, rt string, key tokenKey) (*refreshResult, error) {
 	m, err := c.provider(ctx)
 	if err != nil {
 		return nil, err
@@ -75,77 +199,140 @@ func (c *core) doRefresh(ctx context.Context, rt string, key tokenKey, previous 
 	if err != nil {
 		return nil, wrapf(err, "refresh access token")
 	}
-	res := &refreshResult{resp: tr, refreshToken: rt, at: at}
+	res := &refreshResult{
+		refreshToken: rt,
+		entry:        tokenEntry(tr, at),
+		idToken:      tr.IDToken,
+		at:           at,
+		stored:       make(chan struct{}),
+	}
 	if tr.RefreshToken != "" {
 		res.refreshToken = tr.RefreshToken
-	}
-	if tr.IDToken != "" {
-		claims, err := c.verifyIDToken(ctx, m, tr.IDToken, idTokenCheck{previous: previous})
-		if err != nil {
-			return nil, err
-		}
-		c.claimsCache.put(tr.IDToken, &decodedClaims{raw: tr.IDToken, claims: claims})
 	}
 	return res, nil
 }
 
 // recentWindow is how long a refresh result answers callers still holding
-// the refresh token it spent.
+// the refresh token it spent, and how long a rotation is followed.
 const recentWindow = 10 * time.Second
 
-// recentRefreshes remembers, for recentWindow, the results of refreshes
-// (by refresh token and cache key) and which refresh token replaced which.
-type recentRefreshes struct {
-	mu      sync.Mutex
-	results map[string]*refreshResult
-	rotated map[string]rotation
+// maxRotationHops bounds how many rotations a caller follows: a session
+// refreshing a token per audience at once rotates once per audience.
+const maxRotationHops = 64
+
+// flight is a refresh request in flight. done is closed when res or err
+// is set.
+type flight struct {
+	key  string
+	done chan struct{}
+	res  *refreshResult
+	err  error
 }
+
+// recentRefreshes is the shared bookkeeping of refreshes: the request in
+// flight per refresh token, and for recentWindow the results of refreshes
+// (by refresh token and cache key) and which refresh token replaced which.
+// Entries expire in the order they were added, through a queue: each
+// costs O(1), whatever the number of sessions refreshing.
+type recentRefreshes struct {
+	mu       sync.Mutex
+	inflight map[string]*flight
+	results  map[resultKey]*refreshResult
+	rotated  map[string]rotation
+	queue    []expiring
+	head     int
+}
+
+type resultKey struct{ rt, key string }
 
 type rotation struct {
 	next string
 	at   time.Time
 }
 
-func (r *recentRefreshes) result(rt, key string, now time.Time) *refreshResult {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	res := r.results[rt+"\x00"+key]
+// expiring is a queued entry of results (res != nil) or rotated.
+type expiring struct {
+	until time.Time
+	rk    resultKey
+	res   *refreshResult
+}
+
+func (r *recentRefreshes) resultLocked(rt, key string, now time.Time) *refreshResult {
+	res := r.results[resultKey{rt, key}]
 	if res == nil || !within(res.at, now) {
 		return nil
 	}
 	return res
 }
 
-func (r *recentRefreshes) rotation(rt string, now time.Time) string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+func (r *recentRefreshes) rotationLocked(rt string, now time.Time) string {
 	if rot, ok := r.rotated[rt]; ok && within(rot.at, now) {
 		return rot.next
 	}
 	return ""
 }
 
-func (r *recentRefreshes) put(rt, key string, res *refreshResult) {
+func (r *recentRefreshes) startLocked(rt string, f *flight) {
+	if r.inflight == nil {
+		r.inflight = make(map[string]*flight)
+	}
+	r.inflight[rt] = f
+}
+
+// finish ends the flight of rt: it records a result under the refresh
+// token spent and the one produced, and wakes the waiting callers.
+func (r *recentRefreshes) finish(rt string, f *flight, res *refreshResult, err error, now time.Time) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	delete(r.inflight, rt)
+	if res != nil {
+		r.putLocked(rt, f.key, res, now)
+	}
+	f.res, f.err = res, err
+	r.mu.Unlock()
+	close(f.done)
+}
+
+func (r *recentRefreshes) putLocked(rt, key string, res *refreshResult, now time.Time) {
 	if r.results == nil {
-		r.results = make(map[string]*refreshResult)
+		r.results = make(map[resultKey]*refreshResult)
 		r.rotated = make(map[string]rotation)
 	}
-	for k, v := range r.results {
-		if !within(v.at, res.at) {
-			delete(r.results, k)
-		}
+	r.expireLocked(now)
+	until := now.Add(recentWindow)
+	add := func(rk resultKey) {
+		r.results[rk] = res
+		r.queue = append(r.queue, expiring{until: until, rk: rk, res: res})
 	}
-	for k, v := range r.rotated {
-		if !within(v.at, res.at) {
-			delete(r.rotated, k)
-		}
-	}
-	r.results[rt+"\x00"+key] = res
+	add(resultKey{rt, key})
 	if res.refreshToken != rt {
 		r.rotated[rt] = rotation{next: res.refreshToken, at: res.at}
-		r.results[res.refreshToken+"\x00"+key] = res
+		r.queue = append(r.queue, expiring{until: until, rk: resultKey{rt: rt}})
+		add(resultKey{res.refreshToken, key})
+	}
+}
+
+// expireLocked drops the entries added more than recentWindow ago. An
+// entry replaced since it was queued stays, under its own later entry.
+func (r *recentRefreshes) expireLocked(now time.Time) {
+	for r.head < len(r.queue) && !now.Before(r.queue[r.head].until) {
+		e := r.queue[r.head]
+		r.queue[r.head] = expiring{}
+		r.head++
+		if e.res != nil {
+			if r.results[e.rk] == e.res {
+				delete(r.results, e.rk)
+			}
+		} else if rot, ok := r.rotated[e.rk.rt]; ok && !now.Before(rot.at.Add(recentWindow)) {
+			delete(r.rotated, e.rk.rt)
+		}
+	}
+	switch {
+	case r.head == len(r.queue):
+		r.queue, r.head = r.queue[:0], 0
+	case r.head >= 1024 && 2*r.head >= len(r.queue):
+		n := copy(r.queue, r.queue[r.head:])
+		clear(r.queue[n:])
+		r.queue, r.head = r.queue[:n], 0
 	}
 }
 
@@ -155,7 +342,7 @@ func (r *recentRefreshes) put(rt, key string, res *refreshResult) {
 func (r *recentRefreshes) leadsTo(from, cur, to string, now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for x, hops := from, 0; hops < 16 && x != to; hops++ {
+	for x, hops := from, 0; hops <= maxRotationHops && x != to; hops++ {
 		if x == cur {
 			return true
 		}
@@ -170,46 +357,4 @@ func (r *recentRefreshes) leadsTo(from, cur, to string, now time.Time) bool {
 
 func within(at, now time.Time) bool {
 	return !now.Before(at) && now.Sub(at) <= recentWindow
-}
-
-// keyedMutex is a set of mutexes created on demand by key; waiting for one
-// honours the caller's context.
-type keyedMutex struct {
-	mu sync.Mutex
-	m  map[string]*keyedEntry
-}
-
-type keyedEntry struct {
-	ch   chan struct{}
-	refs int
-}
-
-func (k *keyedMutex) lock(ctx context.Context, key string) (func(), error) {
-	k.mu.Lock()
-	if k.m == nil {
-		k.m = make(map[string]*keyedEntry)
-	}
-	e := k.m[key]
-	if e == nil {
-		e = &keyedEntry{ch: make(chan struct{}, 1)}
-		k.m[key] = e
-	}
-	e.refs++
-	k.mu.Unlock()
-	select {
-	case e.ch <- struct{}{}:
-		return func() { <-e.ch; k.release(key, e) }, nil
-	case <-ctx.Done():
-		k.release(key, e)
-		return nil, ctx.Err()
-	}
-}
-
-func (k *keyedMutex) release(key string, e *keyedEntry) {
-	k.mu.Lock()
-	e.refs--
-	if e.refs == 0 {
-		delete(k.m, key)
-	}
-	k.mu.Unlock()
 }

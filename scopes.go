@@ -1,5 +1,7 @@
 package logto
 
+import "fmt"
+
 // Scopes that Logto understands. The reserved ones (openid, profile,
 // offline_access) are always requested, whatever LogtoConfig.Scopes holds.
 const (
@@ -82,6 +84,19 @@ func mergeResources(resources, scopes []string) []string {
 		out = append(out, ResourceOrganizations)
 	}
 	return out
+}
+
+// checkResource refuses an API resource that is not among the configured
+// ones before anything is sent: Logto spends (and for a public client
+// rotates) the refresh token before it checks the resource, and answers
+// invalid_target without the new refresh token, so asking for an
+// unconfigured resource would end the session. "" (the opaque token for
+// the user info endpoint) is always allowed.
+func (c *core) checkResource(resource string) error {
+	if resource == "" || contains(c.cfg.Resources, resource) {
+		return nil
+	}
+	return fmt.Errorf("%w: %q (add it to LogtoConfig.Resources, and sign in again so that the grant includes it)", ErrResourceNotConfigured, resource)
 }
 
 func contains(list []string, s string) bool {

@@ -13,7 +13,12 @@ import (
 type cachedToken struct {
 	Token     string `json:"token"`
 	ExpiresAt int64  `json:"expiresAt"` // unix seconds, the token's real expiry
-	Scope     string `json:"scope,omitempty"`
+	// IssuedAtMs is when the request that obtained the token was sent, in
+	// unix milliseconds: with ExpiresAt it gives the lifetime the token was
+	// issued with, which bounds the early-expiry window. Zero (entries
+	// written by older versions) means unknown.
+	IssuedAtMs int64  `json:"issuedAtMs,omitempty"`
+	Scope      string `json:"scope,omitempty"`
 }
 
 // decodedTokens is a decoded StorageKeyAccessTokens value.
@@ -47,18 +52,62 @@ func (k tokenKey) String() string {
 	return k.resource + "#" + OrganizationURNPrefix + k.organizationID
 }
 
+// newCachedToken is the cache entry of a token response received now.
 func (c *core) newCachedToken(tr *tokenResponse) cachedToken {
+	return tokenEntry(tr, c.set.now())
+}
+
+// tokenEntry is the cache entry of a token response to a request sent at
+// at. The expiry counts from at, truncated to the second like the token's
+// own exp, so it is never later than the real one.
+func tokenEntry(tr *tokenResponse, at time.Time) cachedToken {
 	return cachedToken{
-		Token:     tr.AccessToken,
-		ExpiresAt: c.set.now().Unix() + int64(tr.ExpiresIn),
-		Scope:     tr.Scope,
+		Token:      tr.AccessToken,
+		ExpiresAt:  at.Unix() + int64(tr.ExpiresIn),
+		IssuedAtMs: at.UnixMilli(),
+		Scope:      tr.Scope,
 	}
 }
 
-// fresh reports whether t may still be used, refreshing it the early-expiry
-// window before it expires.
+// renewAt returns when a token valid from issued until expiry is due for
+// renewal: the early-expiry window before its expiry, but at most half of
+// its lifetime, so that a token living less than twice the window is still
+// used for its first half rather than renewed on every call. It is never
+// after expiry. A zero issued means the lifetime is unknown: the whole
+// window applies.
+func (s *settings) renewAt(issued, expiry time.Time) time.Time {
+	window := s.earlyExpiry
+	if !issued.IsZero() {
+		if half := expiry.Sub(issued) / 2; half < window {
+			window = max(half, 0)
+		}
+	}
+	return expiry.Add(-window)
+}
+
+// renewAt is when t is due for renewal (see settings.renewAt).
+func (t cachedToken) renewAt(s *settings) time.Time {
+	var issued time.Time
+	if t.IssuedAtMs > 0 {
+		issued = time.UnixMilli(t.IssuedAtMs)
+	}
+	return s.renewAt(issued, time.Unix(t.ExpiresAt, 0))
+}
+
+// fresh reports whether t may still be used: it is not yet due for
+// renewal, hence not expired either.
 func (c *core) fresh(t cachedToken, now time.Time) bool {
-	return t.Token != "" && now.Add(c.set.earlyExpiry).Unix() < t.ExpiresAt
+	return t.Token != "" && now.Before(t.renewAt(&c.set))
+}
+
+// idTokenDue reports whether the session's ID token (nil when it has none)
+// is due for renewal by the same rule as access tokens: a refresh then
+// verifies and stores the ID token of its response.
+func (c *core) idTokenDue(id *IdTokenClaims, now time.Time) bool {
+	if id == nil || id.Expiry == 0 || id.IssuedAt == 0 {
+		return true
+	}
+	return !now.Before(c.set.renewAt(id.IssuedAt.Time(), id.Expiry.Time()))
 }
 
 // tokens decodes the access-token cache of the session, through the view's
@@ -87,9 +136,18 @@ func (c *LogtoClient) tokens(ctx context.Context) (*decodedTokens, error) {
 
 // GetAccessToken returns an access token for the API resource (a JWT whose
 // audience is resource), or the default opaque token for Logto's user info
-// endpoint when resource is "". A cached token is returned while it is
-// fresh; otherwise it is refreshed with the refresh token, one request
-// however many goroutines ask at once. ErrSessionExpired means the user
+// endpoint when resource is "". resource must be one of
+// LogtoConfig.Resources: any other is refused with ErrResourceNotConfigured
+// before a request is sent (Logto would spend, and for a public client
+// rotate, the refresh token before refusing the resource, and the session
+// would be lost).
+//
+// A cached token is returned while it is fresh: until the early-expiry
+// window before its expiry (WithEarlyExpiry), a window never longer than
+// half the lifetime the token was issued with, so a short-lived token is
+// used too and never handed out past its expiry. Otherwise it is
+// refreshed with the refresh token: one request however many goroutines
+// and views of the session ask at once. ErrSessionExpired means the user
 // must sign in again.
 func (c *LogtoClient) GetAccessToken(ctx context.Context, resource string) (string, error) {
 	t, err := c.accessToken(ctx, tokenKey{resource: resource})
@@ -107,14 +165,25 @@ func (c *LogtoClient) GetAccessTokenClaims(ctx context.Context, resource string)
 }
 
 func (c *LogtoClient) accessToken(ctx context.Context, key tokenKey) (cachedToken, error) {
-	d, err := c.tokens(ctx)
-	if err != nil {
+	if err := c.core.checkResource(key.resource); err != nil {
 		return cachedToken{}, err
 	}
-	if t, ok := d.entries[key.String()]; ok && c.core.fresh(t, c.core.set.now()) {
-		return t, nil
+	if t, ok, err := c.cachedFresh(ctx, key); err != nil || ok {
+		return t, err
 	}
 	return c.refresh(ctx, key)
+}
+
+// cachedFresh returns the session's cached token for key if it is fresh.
+func (c *LogtoClient) cachedFresh(ctx context.Context, key tokenKey) (cachedToken, bool, error) {
+	d, err := c.tokens(ctx)
+	if err != nil {
+		return cachedToken{}, false, err
+	}
+	if t, ok := d.entries[key.String()]; ok && c.core.fresh(t, c.core.set.now()) {
+		return t, true, nil
+	}
+	return cachedToken{}, false, nil
 }
 
 // refresh fetches a new access token for key with the session's refresh
@@ -140,13 +209,12 @@ func (c *LogtoClient) refresh(ctx context.Context, key tokenKey) (cachedToken, e
 		}
 		previous = &d.claims
 	}
-	res, err := c.core.refreshShared(ctx, rt, key, previous)
+	t, err := c.refreshShared(ctx, rt, key, previous)
 	if isInvalidGrant(err) {
 		// Another view of this session may have rotated the refresh token
 		// meanwhile: the session is over only if ours is still current.
 		if cur, gerr := c.storage.Get(ctx, StorageKeyRefreshToken); gerr == nil && cur != "" && cur != rt {
-			rt = cur
-			res, err = c.core.refreshShared(ctx, cur, key, previous)
+			t, err = c.refreshShared(ctx, cur, key, previous)
 		}
 		if isInvalidGrant(err) {
 			if cerr := c.clearTokens(ctx); cerr != nil {
@@ -155,18 +223,7 @@ func (c *LogtoClient) refresh(ctx context.Context, key tokenKey) (cachedToken, e
 			return cachedToken{}, fmt.Errorf("%w: %w", ErrSessionExpired, err)
 		}
 	}
-	if err != nil {
-		return cachedToken{}, err
-	}
-	entry := cachedToken{
-		Token:     res.resp.AccessToken,
-		ExpiresAt: res.at.Unix() + int64(res.resp.ExpiresIn),
-		Scope:     res.resp.Scope,
-	}
-	if err := c.storeRefresh(ctx, key, entry, res, rt); err != nil {
-		return cachedToken{}, err
-	}
-	return entry, nil
+	return t, err
 }
 
 func isInvalidGrant(err error) bool {
@@ -174,9 +231,48 @@ func isInvalidGrant(err error) bool {
 	return errors.As(err, &oe) && oe.Code == "invalid_grant"
 }
 
+// storeResult checks the ID token of a refresh result against the
+// session's (previous) and stores the result in this view's storage. It
+// runs for every caller the result answers, first for the one that sent
+// the request; for the others it usually finds everything stored already
+// and writes nothing.
+//
+// The response's ID token is verified and stored only when the session's
+// ID token is due for renewal (idTokenDue): a refresh for an API resource
+// while the session's ID token is still fresh keeps that one, and costs no
+// signature verification. Its iss and sub are still compared with the
+// session's, so that a response for another user is refused either way.
+func (c *LogtoClient) storeResult(ctx context.Context, key tokenKey, res *refreshResult, read string, previous *IdTokenClaims) (cachedToken, error) {
+	idToken := ""
+	if res.idToken != "" {
+		if c.core.idTokenDue(previous, c.core.set.now()) {
+			claims, err := res.verifiedIDToken(ctx, c.core)
+			if err == nil {
+				err = c.core.checkIDClaims(&claims, idTokenCheck{previous: previous})
+				if err != nil {
+					err = fmt.Errorf("%w: %w", ErrInvalidIDToken, err)
+				}
+			}
+			if err != nil {
+				return cachedToken{}, err
+			}
+			idToken = res.idToken
+		} else if err := res.sameUser(previous); err != nil {
+			return cachedToken{}, err
+		}
+	}
+	if err := c.storeRefresh(ctx, key, res, idToken, read); err != nil {
+		return cachedToken{}, err
+	}
+	return res.entry, nil
+}
+
 // storeRefresh writes a refresh result: the refresh token valid after it
-// first (the old one may be spent), then the new ID token, then the cache
-// entry. A response without refresh_token keeps the refresh token used.
+// first (the old one may be spent), then idToken (when not ""), then the
+// cache entry. A response without refresh_token keeps the refresh token
+// used. A value the storage already holds is not written again, so a
+// result stored by the view that fetched it costs its other callers on the
+// same storage no write.
 //
 // read is the refresh token the caller read before refreshing. The result
 // is stored only if the session still holds read, or a token rotated from
@@ -184,8 +280,7 @@ func isInvalidGrant(err error) bool {
 // rotation first, or the session was signed out or signed in again
 // meanwhile, storing would bring back a spent or foreign refresh token, so
 // nothing is written (the access token is still returned).
-func (c *LogtoClient) storeRefresh(ctx context.Context, key tokenKey, entry cachedToken, res *refreshResult, read string) error {
-	resp := res.resp
+func (c *LogtoClient) storeRefresh(ctx context.Context, key tokenKey, res *refreshResult, idToken, read string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cur, err := c.storage.Get(ctx, StorageKeyRefreshToken)
@@ -197,12 +292,18 @@ func (c *LogtoClient) storeRefresh(ctx context.Context, key tokenKey, entry cach
 			return fmt.Errorf("%w: write %s: %w", ErrStorage, StorageKeyRefreshToken, err)
 		}
 	}
-	if resp.IDToken != "" {
-		if err := c.storage.Set(ctx, StorageKeyIDToken, resp.IDToken); err != nil {
-			return fmt.Errorf("%w: write %s: %w", ErrStorage, StorageKeyIDToken, err)
+	if idToken != "" {
+		if held, err := c.storage.Get(ctx, StorageKeyIDToken); err != nil || held != idToken {
+			if err := c.storage.Set(ctx, StorageKeyIDToken, idToken); err != nil {
+				return fmt.Errorf("%w: write %s: %w", ErrStorage, StorageKeyIDToken, err)
+			}
 		}
 	}
+	k := key.String()
 	d, err := c.tokens(ctx)
+	if err == nil && d.entries[k] == res.entry {
+		return nil
+	}
 	entries := make(map[string]cachedToken, 1)
 	if err == nil {
 		now := c.core.set.now().Unix()
@@ -212,7 +313,7 @@ func (c *LogtoClient) storeRefresh(ctx context.Context, key tokenKey, entry cach
 			}
 		}
 	}
-	entries[key.String()] = entry
+	entries[k] = res.entry
 	raw := encodeTokens(entries)
 	if err := c.storage.Set(ctx, StorageKeyAccessTokens, raw); err != nil {
 		return fmt.Errorf("%w: write %s: %w", ErrStorage, StorageKeyAccessTokens, err)
