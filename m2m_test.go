@@ -156,7 +156,7 @@ func TestTokenSourcesCallAPIs(t *testing.T) {
 	f.signIn(t, aliceID)
 	assert.Equal(t, aliceID+" read:data write:data", get(oauth2.NewClient(ctx, f.client.TokenSource(ctx, apiResource))))
 	assert.Equal(t, aliceID+" read:org", get(oauth2.NewClient(ctx, f.client.OrganizationTokenSource(ctx, memberOrg))))
-	assert.Equal(t, aliceID+" read:data", get(oauth2.NewClient(ctx, f.client.OrganizationAccessTokenSource(ctx, memberOrg, apiResource))))
+	assert.Equal(t, aliceID+" read:data write:data", get(oauth2.NewClient(ctx, f.client.OrganizationAccessTokenSource(ctx, memberOrg, apiResource))), "global-role plus organization-role scopes, as in Logto")
 
 	tok, err := f.client.TokenSource(ctx, apiResource).Token()
 	require.NoError(t, err)

@@ -29,7 +29,9 @@ const (
 	StorageKeyRefreshToken = "refreshToken"
 
 	// StorageKeyAccessTokens holds the access-token cache as a JSON object
-	// from cache key to {"token":"…","expiresAt":<unix seconds>,"scope":"…"}.
+	// from cache key to {"token":"…","expiresAt":<unix seconds>,
+	// "issuedAtMs":<unix milliseconds>,"scope":"…"}; issuedAtMs is when the
+	// token was requested (absent in entries written by older versions).
 	// Cache keys: "" for the default token (user info), the API resource
 	// indicator, "urn:logto:organization:<id>" for an organization token,
 	// and "<resource>#urn:logto:organization:<id>" for an

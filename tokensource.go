@@ -2,7 +2,6 @@ package logto
 
 import (
 	"context"
-	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -16,8 +15,9 @@ import (
 //
 // oauth2's interface has no context, so Token uses ctx for the refresh
 // request and storage calls: build the source per request with the
-// request's context. Token's Expiry is moved earlier by the early-expiry
-// window.
+// request's context. Token's Expiry is when the SDK itself would renew the
+// token: moved earlier by the early-expiry window, at most half the
+// token's lifetime.
 func (c *LogtoClient) TokenSource(ctx context.Context, resource string) oauth2.TokenSource {
 	return userSource{ctx: ctx, c: c, key: tokenKey{resource: resource}}
 }
@@ -54,6 +54,6 @@ func (s userSource) Token() (*oauth2.Token, error) {
 	return &oauth2.Token{
 		AccessToken: t.Token,
 		TokenType:   "Bearer",
-		Expiry:      time.Unix(t.ExpiresAt, 0).Add(-s.c.core.set.earlyExpiry),
+		Expiry:      t.renewAt(&s.c.core.set),
 	}, nil
 }
