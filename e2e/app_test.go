@@ -22,10 +22,17 @@ const (
 	stopTimeout  = 5 * time.Second
 )
 
-// buildQuickstart compiles the quickstart example of the root module into dir
-// and returns the path of the binary. E2E_QUICKSTART_BIN names a prebuilt
-// binary to use instead.
-func buildQuickstart(t *testing.T, dir string) string {
+var (
+	buildOnce sync.Once
+	builtBin  string // the quickstart binary, once built
+	buildDir  string // removed by TestMain
+	buildErr  error
+)
+
+// quickstartBinary compiles the quickstart example of the root module once
+// per test run and returns the path of the binary. E2E_QUICKSTART_BIN names
+// a prebuilt binary to use instead.
+func quickstartBinary(t *testing.T) string {
 	t.Helper()
 	if bin := os.Getenv("E2E_QUICKSTART_BIN"); bin != "" {
 		abs, err := filepath.Abs(bin)
@@ -38,27 +45,57 @@ func buildQuickstart(t *testing.T, dir string) string {
 		t.Logf("using prebuilt quickstart %s", abs)
 		return abs
 	}
+	buildOnce.Do(func() {
+		start := time.Now()
+		builtBin, buildErr = buildQuickstart()
+		if buildErr == nil {
+			t.Logf("built quickstart in %s", time.Since(start).Round(time.Millisecond))
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
 
+// buildQuickstart runs go build ./examples/quickstart in the root module,
+// into a new temporary directory.
+func buildQuickstart() (string, error) {
 	root, err := filepath.Abs("..")
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("root module not found at %s: %v", root, err)
+		return "", fmt.Errorf("root module not found at %s: %w", root, err)
 	}
-	bin := filepath.Join(dir, "quickstart")
+	buildDir, err = os.MkdirTemp("", "logto-e2e-bin-*")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(buildDir, "quickstart")
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
 	// The build runs in the root module, so the quickstart is compiled with the
 	// root module's own go.mod and go.sum, exactly as `go run ./examples/quickstart`.
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./examples/quickstart")
 	cmd.Dir = root
-	start := time.Now()
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./examples/quickstart (in %s): %v\n%s", root, err, out)
+		return "", fmt.Errorf("go build ./examples/quickstart (in %s): %w\n%s", root, err, out)
 	}
-	t.Logf("built quickstart in %s", time.Since(start).Round(time.Millisecond))
-	return bin
+	return bin, nil
+}
+
+// quickstartEnv is the caller's environment without the quickstart's
+// settings (LOGTO_*, PORT, API_*), plus kv: without LOGTO_ENDPOINT the
+// quickstart starts its embedded provider, which is what these tests drive.
+func quickstartEnv(kv ...string) []string {
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "LOGTO_") && !strings.HasPrefix(e, "PORT=") && !strings.HasPrefix(e, "API_") {
+			env = append(env, e)
+		}
+	}
+	return append(env, kv...)
 }
 
 // freeAddrs returns n distinct 127.0.0.1 addresses whose ports were free a
@@ -101,6 +138,7 @@ func (b *lockedBuffer) String() string {
 type app struct {
 	URL         string // base URL of the quickstart, without a trailing slash
 	ProviderURL string // base URL of the embedded provider
+	APIURL      string // base URL of the demo API it starts
 	output      *lockedBuffer
 	exited      chan struct{}
 	waitErr     error
@@ -112,29 +150,24 @@ type app struct {
 // app.log in artifacts and, when the test fails, to the test log.
 func startQuickstart(t *testing.T, bin, store, artifacts string) *app {
 	t.Helper()
-	addrs := freeAddrs(t, 2)
-	appAddr, providerAddr := addrs[0], addrs[1]
+	addrs := freeAddrs(t, 3)
+	appAddr, providerAddr, apiAddr := addrs[0], addrs[1], addrs[2]
 	a := &app{
 		URL:         "http://" + appAddr,
 		ProviderURL: "http://" + providerAddr,
+		APIURL:      "http://" + apiAddr,
 		output:      &lockedBuffer{},
 		exited:      make(chan struct{}),
 	}
 	_, port, _ := net.SplitHostPort(appAddr)
 
 	cmd := exec.Command(bin)
-	// Drop any LOGTO_* of the caller: without LOGTO_ENDPOINT the quickstart
-	// starts its embedded provider, which is what this test drives.
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "LOGTO_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env,
+	cmd.Env = quickstartEnv(
 		"PORT="+port,
 		"LOGTO_BASE_URL="+a.URL,
 		"LOGTO_SESSION_STORE="+store,
 		"LOGTO_PROVIDER_ADDR="+providerAddr,
+		"API_ADDR="+apiAddr,
 	)
 	cmd.Stdout = a.output
 	cmd.Stderr = a.output
@@ -175,41 +208,45 @@ func startQuickstart(t *testing.T, bin, store, artifacts string) *app {
 	return a
 }
 
-// waitReady polls the home page until it answers 200 OK and the provider's
-// address accepts connections.
+// waitReady waits until the quickstart prints its URL, then checks at once,
+// without retrying, that the home page, the provider and the demo API
+// answer: the quickstart prints its URL only once everything is served.
 func (a *app) waitReady(providerAddr string) error {
-	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(readyTimeout)
-	var last error
-	for time.Now().Before(deadline) {
+	for !strings.Contains(a.output.String(), "Quickstart: "+a.URL) {
 		select {
 		case <-a.exited:
 			return fmt.Errorf("process exited early: %v", a.waitErr)
 		default:
 		}
-		last = probe(client, a.URL+"/", providerAddr)
-		if last == nil {
-			return nil
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no line %q after %s", "Quickstart: "+a.URL, readyTimeout)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("gave up after %s: %v", readyTimeout, last)
+	client := &http.Client{Timeout: 2 * time.Second}
+	for _, u := range []string{a.URL + "/", a.APIURL + "/healthz"} {
+		if err := probe(client, u); err != nil {
+			return fmt.Errorf("printed its URL before serving: %w", err)
+		}
+	}
+	conn, err := net.DialTimeout("tcp", providerAddr, time.Second)
+	if err != nil {
+		return fmt.Errorf("printed its URL before the provider listened: %w", err)
+	}
+	return conn.Close()
 }
 
-func probe(client *http.Client, home, providerAddr string) error {
-	resp, err := client.Get(home)
+func probe(client *http.Client, u string) error {
+	resp, err := client.Get(u)
 	if err != nil {
 		return err
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", home, resp.Status)
+		return fmt.Errorf("GET %s: %s", u, resp.Status)
 	}
-	conn, err := net.DialTimeout("tcp", providerAddr, time.Second)
-	if err != nil {
-		return fmt.Errorf("provider: %w", err)
-	}
-	return conn.Close()
+	return nil
 }
 
 // printedProviderURL returns the URL from the quickstart's line

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"maps"
 	"net/url"
@@ -40,9 +41,13 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	flag.Parse()
 	code := m.Run()
 	if artifactsRoot != "" {
 		fmt.Printf("e2e screenshots: %s\n", artifactsRoot)
+	}
+	if buildDir != "" {
+		_ = os.RemoveAll(buildDir)
 	}
 	os.Exit(code)
 }
@@ -103,7 +108,7 @@ func TestQuickstart(t *testing.T) {
 	t.Logf("screenshots and logs go to %s", root)
 	t.Cleanup(func() { t.Logf("screenshots and logs: %s", root) })
 
-	bin := buildQuickstart(t, t.TempDir())
+	bin := quickstartBinary(t)
 
 	for _, store := range []string{"cookie", "server"} {
 		t.Run(store, func(t *testing.T) {
@@ -115,7 +120,7 @@ func TestQuickstart(t *testing.T) {
 			a := startQuickstart(t, bin, store, dir)
 			f := newFlow(t, browser, a, dir)
 			f.run()
-			t.Logf("store=%s: signed in, checked user info and signed out in %s; screenshots in %s",
+			t.Logf("store=%s: signed in, checked every page and signed out in %s; screenshots in %s",
 				store, time.Since(start).Round(time.Millisecond), dir)
 		})
 	}
@@ -193,7 +198,7 @@ func newFlow(t *testing.T, browser string, a *app, dir string) *flow {
 
 func (f *flow) run() {
 	a := f.app
-	f.step("home-signed-out", func(ctx context.Context) error {
+	f.step("home-signed-out", "home-signed-out", func(ctx context.Context) error {
 		if err := chromedp.Do(ctx, chromedp.Navigate(a.URL+"/")); err != nil {
 			return err
 		}
@@ -203,7 +208,7 @@ func (f *flow) run() {
 		return f.present(ctx, "sign-up")
 	})
 
-	f.step("provider-sign-in-form", func(ctx context.Context) error {
+	f.step("provider-sign-in-form", "provider-sign-in", func(ctx context.Context) error {
 		if err := f.clickAndLoad(ctx, "sign-in"); err != nil {
 			return err
 		}
@@ -224,7 +229,7 @@ func (f *flow) run() {
 		return nil
 	})
 
-	f.step("form-filled", func(ctx context.Context) error {
+	f.step("form-filled", "", func(ctx context.Context) error {
 		if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("username"), "demo")); err != nil {
 			return err
 		}
@@ -238,21 +243,30 @@ func (f *flow) run() {
 		return nil
 	})
 
-	f.step("home-signed-in", func(ctx context.Context) error {
+	f.step("home-signed-in", "home-signed-in", func(ctx context.Context) error {
 		if err := f.clickAndLoad(ctx, "submit"); err != nil {
 			return err
 		}
 		return f.signedInHome(ctx)
 	})
 
-	f.step("userinfo", func(ctx context.Context) error {
+	f.step("userinfo", "userinfo", func(ctx context.Context) error {
 		if err := f.clickAndLoad(ctx, "userinfo"); err != nil {
 			return err
 		}
-		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("pre#userinfo"))); err != nil {
+		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("table#claims"))); err != nil {
 			return err
 		}
-		if _, err := f.at(ctx, a.URL, "/protected/userinfo"); err != nil {
+		_, err := f.at(ctx, a.URL, "/protected/userinfo")
+		return err
+	})
+
+	// The raw JSON is still there, one click away.
+	f.step("userinfo-raw-json", "userinfo-raw-json", func(ctx context.Context) error {
+		if err := chromedp.Do(ctx,
+			chromedp.Click(chromedp.CSS("details#raw summary"), chromedp.NodeVisible),
+			chromedp.WaitVisible(chromedp.CSS("pre#userinfo")),
+		); err != nil {
 			return err
 		}
 		text, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS("pre#userinfo")))
@@ -262,14 +276,49 @@ func (f *flow) run() {
 		return checkClaims(text)
 	})
 
-	f.step("home-still-signed-in", func(ctx context.Context) error {
+	f.step("organizations", "organizations", func(ctx context.Context) error {
+		if err := chromedp.Do(ctx, chromedp.Navigate(a.URL+"/")); err != nil {
+			return err
+		}
+		if err := f.clickAndLoad(ctx, "organizations"); err != nil {
+			return err
+		}
+		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("organizations"))); err != nil {
+			return err
+		}
+		_, err := f.at(ctx, a.URL, "/protected/organizations")
+		return err
+	})
+
+	// The demo API the quickstart started answers with the user's data.
+	f.step("call-api", "call-api", func(ctx context.Context) error {
+		if err := chromedp.Do(ctx, chromedp.Navigate(a.URL+"/")); err != nil {
+			return err
+		}
+		if err := f.clickAndLoad(ctx, "call-api"); err != nil {
+			return err
+		}
+		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("api-status"))); err != nil {
+			return err
+		}
+		status, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("api-status")))
+		if err != nil {
+			return err
+		}
+		if want := "The API answered 200 OK."; strings.TrimSpace(status) != want {
+			return fmt.Errorf("API status is %q, want %q", status, want)
+		}
+		return nil
+	})
+
+	f.step("home-still-signed-in", "home-signed-in", func(ctx context.Context) error {
 		if err := chromedp.Do(ctx, chromedp.Navigate(a.URL+"/")); err != nil {
 			return err
 		}
 		return f.signedInHome(ctx)
 	})
 
-	f.step("signed-out", func(ctx context.Context) error {
+	f.step("signed-out", "home-signed-out", func(ctx context.Context) error {
 		if err := f.clickAndLoad(ctx, "sign-out"); err != nil {
 			return err
 		}
@@ -277,7 +326,7 @@ func (f *flow) run() {
 	})
 
 	// A reload must not bring the session back.
-	f.step("signed-out-after-reload", func(ctx context.Context) error {
+	f.step("signed-out-after-reload", "home-signed-out", func(ctx context.Context) error {
 		if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
 			return err
 		}
@@ -287,8 +336,23 @@ func (f *flow) run() {
 	// The logout page's script posted its form, so the provider session
 	// ended too: signing in again asks for the user (a live provider session
 	// would skip the form, as Logto does).
-	f.step("sign-in-asks-again", func(ctx context.Context) error {
+	f.step("sign-in-asks-again", "provider-sign-in", func(ctx context.Context) error {
 		if err := f.clickAndLoad(ctx, "sign-in"); err != nil {
+			return err
+		}
+		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("sign-in-form"))); err != nil {
+			return err
+		}
+		_, err := f.at(ctx, a.ProviderURL, "/sign-in")
+		return err
+	})
+
+	// The sign-up link opens the provider's page for signing up.
+	f.step("sign-up", "provider-sign-up", func(ctx context.Context) error {
+		if err := chromedp.Do(ctx, chromedp.Navigate(a.URL+"/")); err != nil {
+			return err
+		}
+		if err := f.clickAndLoad(ctx, "sign-up"); err != nil {
 			return err
 		}
 		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("sign-in-form"))); err != nil {
@@ -299,15 +363,19 @@ func (f *flow) run() {
 	})
 }
 
-// step runs one step with its own timeout, then saves a full-page screenshot
-// (also when the step failed, so the failure is visible) and stops the test on
-// error.
-func (f *flow) step(name string, fn func(ctx context.Context) error) {
+// step runs one step with its own timeout, then compares the page's visible
+// text with testdata/<golden>.txt (unless golden is ""), saves a full-page
+// screenshot (also when the step failed, so the failure is visible) and
+// stops the test on error.
+func (f *flow) step(name, golden string, fn func(ctx context.Context) error) {
 	f.t.Helper()
 	f.n++
 	ctx, cancel := context.WithTimeout(f.ctx, stepTimeout)
 	start := time.Now()
 	err := fn(ctx)
+	if err == nil && golden != "" {
+		err = f.compareText(ctx, fmt.Sprintf("%02d-%s", f.n, name), golden)
+	}
 	cancel()
 
 	file := fmt.Sprintf("%02d-%s.png", f.n, name)
@@ -445,7 +513,7 @@ func (f *flow) signedInHome(ctx context.Context) error {
 	if got, want := strings.TrimSpace(greeting), "Signed in as Demo User"; got != want {
 		return fmt.Errorf("greeting is %q, want %q", got, want)
 	}
-	for _, id := range []string{"userinfo", "organizations", "sign-out"} {
+	for _, id := range []string{"userinfo", "organizations", "call-api", "sign-out"} {
 		if err := f.present(ctx, id); err != nil {
 			return fmt.Errorf("signed in: %w", err)
 		}
