@@ -44,6 +44,7 @@ type authRequest struct {
 	nonce       string
 	challenge   string
 	loginHint   string
+	experience  experienceParams // the sign-in experience parameters, for the sign-in page
 	scopes      []string
 	resources   []string
 	prompts     []string
@@ -201,8 +202,9 @@ func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if userID == "" && s.opts.loginPage {
-			loc := s.startInteractionLocked(req, cookieSess)
+			uid, loc := s.startInteractionLocked(req, cookieSess)
 			s.mu.Unlock()
+			setInteractionCookie(w, uid)
 			http.Redirect(w, r, loc, http.StatusSeeOther)
 			return
 		}

@@ -125,6 +125,7 @@ func (s *Server) checkAuthParams(p url.Values, app *App, req *authRequest) *oaut
 	}
 	req.nonce = p.Get("nonce")
 	req.loginHint = p.Get("login_hint")
+	req.experience = parseExperienceParams(p)
 	return nil
 }
 

@@ -37,8 +37,10 @@ const (
 	EndpointRevocation Endpoint = "revocation"
 	// EndpointIntrospection is /oidc/token/introspection.
 	EndpointIntrospection Endpoint = "introspection"
-	// EndpointSignIn is the interactive sign-in page /sign-in (see
-	// WithLoginPage).
+	// EndpointSignIn is the interactive sign-in page (see WithLoginPage):
+	// its screens /sign-in, /register, /identifier-sign-in,
+	// /identifier-register, /single-sign-on and /reset-password, and the
+	// direct sign-in routes /direct/....
 	EndpointSignIn Endpoint = "sign_in"
 	// EndpointUnknown is any other path (answered with 404).
 	EndpointUnknown Endpoint = "unknown"

@@ -3,11 +3,19 @@ package logtotest
 import (
 	"html/template"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
-// interactionTTL is how long a sign-in page stays valid.
+// interactionTTL is how long a sign-in page stays valid (oidc-provider's
+// Interaction lifetime).
 const interactionTTL = time.Hour
+
+// interactionCookie carries the pending sign-in's id, as oidc-provider's
+// _interaction cookie does in Logto (path /, so that every experience route
+// receives it).
+const interactionCookie = "_interaction"
 
 // interaction is a pending sign-in on the login page.
 type interaction struct {
@@ -16,16 +24,58 @@ type interaction struct {
 	expiresAt time.Time
 }
 
+// screen is one screen of the fake's sign-in page.
+type screen struct {
+	title string
+	note  string // what the fake does instead, for screens it cannot honour
+}
+
+// screens are the first screens of Logto's sign-in experience the fake
+// serves, by route. All of them sign an existing user in by username.
+var screens = map[string]screen{
+	routeSignIn:             {title: "Sign in"},
+	routeIdentifierSignIn:   {title: "Sign in"},
+	routeRegister:           {title: "Create account", note: "This test provider creates no accounts: continue as an existing user."},
+	routeIdentifierRegister: {title: "Create account", note: "This test provider creates no accounts: continue as an existing user."},
+	routeSingleSignOn:       {title: "Single sign-on", note: "This test provider has no single sign-on connectors: continue as an existing user."},
+	routeResetPassword:      {title: "Reset password", note: "This test provider has no passwords: continue as an existing user."},
+}
+
 // startInteractionLocked stores req (and the browser's session, nil for
-// none) and returns the sign-in page location.
-func (s *Server) startInteractionLocked(req *authRequest, sess *session) string {
-	uid := randomToken(16)
+// none) and returns the interaction id and the location of its first
+// screen (see experienceParams.loginPromptLocation).
+func (s *Server) startInteractionLocked(req *authRequest, sess *session) (uid, location string) {
+	uid = randomToken(32)
 	in := &interaction{req: req, expiresAt: s.nowLocked().Add(interactionTTL)}
 	if sess != nil {
 		in.sessionID = sess.id
 	}
 	s.interactions[uid] = in
-	return "/sign-in?uid=" + uid
+	return uid, req.experience.loginPromptLocation(req.clientID)
+}
+
+// setInteractionCookie gives the browser the pending sign-in's id.
+func setInteractionCookie(w http.ResponseWriter, uid string) {
+	http.SetCookie(w, &http.Cookie{Name: interactionCookie, Value: uid, Path: "/",
+		MaxAge: int(interactionTTL / time.Second), HttpOnly: true, SameSite: http.SameSiteLaxMode})
+}
+
+// clearInteractionCookie removes it once the sign-in is done.
+func clearInteractionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: interactionCookie, Value: "", Path: "/",
+		MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+}
+
+// interactionID returns the pending sign-in named by the form's uid field,
+// else by the interaction cookie.
+func interactionID(r *http.Request, form url.Values) string {
+	if uid := form.Get("uid"); uid != "" {
+		return uid
+	}
+	if c, err := r.Cookie(interactionCookie); err == nil {
+		return c.Value
+	}
+	return ""
 }
 
 // interactionLocked returns the live interaction uid.
@@ -39,13 +89,16 @@ func (s *Server) interactionLocked(uid string) *interaction {
 
 var signInPage = template.Must(template.New("sign-in").Parse(`<!DOCTYPE html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Sign in</title></head>
+<head><meta charset="utf-8"><title>{{.Title}}</title></head>
 <body>
-<h1>Sign in</h1>
+<h1>{{.Title}}</h1>
 <p>to <strong>{{.App}}</strong> (logtotest fake Logto)</p>
-{{if .Error}}<p id="error" role="alert">{{.Error}}</p>
+{{if .Note}}<p id="note">{{.Note}}</p>
+{{end}}{{if .Hint}}<p id="hint">{{.Hint}}</p>
+{{end}}{{if .Error}}<p id="error" role="alert">{{.Error}}</p>
 {{end}}<form id="sign-in-form" method="POST" action="/sign-in">
 <input type="hidden" name="uid" value="{{.UID}}">
+<input type="hidden" name="screen" value="{{.Screen}}">
 <label for="username">Username or user ID</label>
 <input type="text" name="username" id="username" value="{{.Username}}" autocomplete="username" autofocus>
 <button type="submit" id="submit">Continue</button>
@@ -55,19 +108,26 @@ var signInPage = template.Must(template.New("sign-in").Parse(`<!DOCTYPE html>
 `))
 
 type signInData struct {
-	App, UID, Username, Error string
+	Title, Note, Hint, Screen, App, UID, Username, Error string
 }
 
-func renderSignIn(w http.ResponseWriter, status int, d signInData) {
+// renderSignIn writes the page of the screen route.
+func (s *Server) renderSignIn(w http.ResponseWriter, route string, d signInData) {
+	if !isExperienceScreen(route) {
+		route = routeSignIn
+	}
+	sc := screens[route]
+	d.Title, d.Note, d.Hint, d.Screen = sc.title, sc.note, s.opts.signInHint, route
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
+	w.WriteHeader(http.StatusOK)
 	_ = signInPage.Execute(w, d)
 }
 
-// handleSignInPage shows the sign-in form.
+// handleSignInPage shows the screen of the request's path for the pending
+// sign-in named by the interaction cookie.
 func (s *Server) handleSignInPage(w http.ResponseWriter, r *http.Request) {
-	uid := r.URL.Query().Get("uid")
+	uid := interactionID(r, nil)
 	s.mu.Lock()
 	in := s.interactionLocked(uid)
 	s.mu.Unlock()
@@ -75,7 +135,25 @@ func (s *Server) handleSignInPage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown or expired sign-in request", http.StatusBadRequest)
 		return
 	}
-	renderSignIn(w, http.StatusOK, signInData{App: in.req.clientID, UID: uid, Username: in.req.loginHint})
+	s.renderSignIn(w, strings.TrimPrefix(r.URL.Path, "/"),
+		signInData{App: in.req.clientID, UID: uid, Username: in.req.experience.loginHint})
+}
+
+// handleDirectSignIn answers /direct/<method>/<target>: the fake has no
+// social or single sign-on connectors, so it sends the browser to the
+// fallback screen, keeping the other query parameters.
+func (s *Server) handleDirectSignIn(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	fallback := q.Get("fallback")
+	if !isExperienceScreen(fallback) {
+		fallback = routeSignIn
+	}
+	q.Del("fallback")
+	loc := "/" + fallback
+	if len(q) > 0 {
+		loc += "?" + q.Encode()
+	}
+	http.Redirect(w, r, loc, http.StatusSeeOther)
 }
 
 // handleSignInSubmit signs the named user in and redirects to the client.
@@ -85,7 +163,7 @@ func (s *Server) handleSignInSubmit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, e.description, http.StatusBadRequest)
 		return
 	}
-	uid, name := form.Get("uid"), form.Get("username")
+	uid, name, route := interactionID(r, form), strings.TrimSpace(form.Get("username")), form.Get("screen")
 	s.mu.Lock()
 	in := s.interactionLocked(uid)
 	if in == nil {
@@ -96,8 +174,11 @@ func (s *Server) handleSignInSubmit(w http.ResponseWriter, r *http.Request) {
 	userID := s.findUserLocked(name)
 	if userID == "" {
 		s.mu.Unlock()
-		renderSignIn(w, http.StatusOK, signInData{App: in.req.clientID, UID: uid, Username: name,
-			Error: "Unknown user: enter a username or user ID."})
+		msg := "Enter a username."
+		if name != "" {
+			msg = `Unknown user "` + name + `": enter a username or user ID.`
+		}
+		s.renderSignIn(w, route, signInData{App: in.req.clientID, UID: uid, Username: name, Error: msg})
 		return
 	}
 	delete(s.interactions, uid)
@@ -107,6 +188,7 @@ func (s *Server) handleSignInSubmit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, e.description, http.StatusBadRequest)
 		return
 	}
+	clearInteractionCookie(w)
 	if sess != nil {
 		setSessionCookie(w, sess)
 	}

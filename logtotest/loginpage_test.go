@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -18,31 +19,37 @@ func TestLoginPage(t *testing.T) {
 	srv := newFixture(t, logtotest.WithLoginPage())
 	p := authParams(webID, "openid offline_access profile")
 	p.Set("login_hint", "bob")
+	b := browser(t)
 
-	// /oidc/auth sends the browser to the sign-in page.
-	resp, _ := getAuth(t, srv, p)
+	// /oidc/auth sends the browser to the sign-in page, like Logto, with the
+	// pending sign-in in the _interaction cookie.
+	resp, _ := browserGet(t, b, authURL(srv, p))
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	loc := resp.Header.Get("Location")
-	require.True(t, strings.HasPrefix(loc, "/sign-in?uid="), loc)
-	uid := strings.TrimPrefix(loc, "/sign-in?uid=")
+	require.Equal(t, "/sign-in?app_id="+webID+"&login_hint=bob", loc)
 
 	page := func(resp *http.Response) string {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		return string(b)
 	}
-	resp, err := http.Get(srv.URL() + loc)
+	resp, err := b.Get(srv.URL() + loc)
 	require.NoError(t, err)
 	html := page(resp)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Contains(t, resp.Header.Get("Content-Type"), "text/html")
+	m := regexp.MustCompile(`name="uid" value="([^"]+)"`).FindStringSubmatch(html)
+	require.NotNil(t, m, html)
+	uid := m[1]
 	for _, want := range []string{
 		"<title>Sign in</title>", `id="sign-in-form"`, `method="POST"`, `action="/sign-in"`,
-		`name="uid" value="` + uid + `"`, `name="username" id="username" value="bob"`, `id="submit"`, "Continue",
+		`name="username" id="username" value="bob"`, `id="submit"`, "Continue",
 	} {
 		assert.Contains(t, html, want)
 	}
 
+	// The hidden uid names the sign-in, so a client without the cookie can
+	// post the form too.
 	submit := func(username string) *http.Response {
 		resp, err := noRedirect.PostForm(srv.URL()+"/sign-in", url.Values{"uid": {uid}, "username": {username}})
 		require.NoError(t, err)
@@ -57,6 +64,7 @@ func TestLoginPage(t *testing.T) {
 	resp = submit("alice")
 	page(resp)
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	assert.Contains(t, strings.Join(resp.Header.Values("Set-Cookie"), "\n"), "_interaction=;", "the interaction cookie is cleared")
 	cb, err := url.Parse(resp.Header.Get("Location"))
 	require.NoError(t, err)
 	assert.Equal(t, "st-1", cb.Query().Get("state"))
@@ -89,8 +97,8 @@ func TestLoginPageSkippedWithSession(t *testing.T) {
 	resp, _ := browserGet(t, b, authURL(srv, p))
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	loc := resp.Header.Get("Location")
-	require.True(t, strings.HasPrefix(loc, "/sign-in?uid="), loc)
-	resp, err := b.PostForm(srv.URL()+"/sign-in", url.Values{"uid": {strings.TrimPrefix(loc, "/sign-in?uid=")}, "username": {"alice"}})
+	require.Equal(t, "/sign-in?app_id="+webID, loc)
+	resp, err := b.PostForm(srv.URL()+"/sign-in", url.Values{"username": {"alice"}}) // the cookie names the sign-in
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
@@ -116,8 +124,8 @@ func TestLoginPageSkippedWithSession(t *testing.T) {
 		resp, _ = browserGet(t, b, authURL(srv, p))
 		require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 		loc = resp.Header.Get("Location")
-		require.True(t, strings.HasPrefix(loc, "/sign-in?uid="), loc)
-		resp, err = b.PostForm(srv.URL()+"/sign-in", url.Values{"uid": {strings.TrimPrefix(loc, "/sign-in?uid=")}, "username": {"alice"}})
+		require.Equal(t, "/sign-in?app_id="+webID, loc)
+		resp, err = b.PostForm(srv.URL()+"/sign-in", url.Values{"username": {"alice"}})
 		require.NoError(t, err)
 		resp.Body.Close()
 		_, claims = verifyJWT(t, srv, str(exchange(t, srv, callbackQuery(t, resp).Get("code"))["id_token"]))
@@ -126,5 +134,5 @@ func TestLoginPageSkippedWithSession(t *testing.T) {
 
 	// A fresh browser sees the page.
 	resp, _ = getAuth(t, srv, p)
-	assert.True(t, strings.HasPrefix(resp.Header.Get("Location"), "/sign-in?uid="))
+	assert.Equal(t, "/sign-in?app_id="+webID, resp.Header.Get("Location"))
 }

@@ -13,6 +13,7 @@ type options struct {
 	idTTL         time.Duration
 	refreshTTL    time.Duration
 	loginPage     bool
+	signInHint    string
 	wallClock     bool
 	reuseInterval time.Duration
 }
@@ -56,9 +57,18 @@ func WithIDTokenTTL(d time.Duration) Option { return func(o *options) { o.idTTL 
 func WithRefreshTokenTTL(d time.Duration) Option { return func(o *options) { o.refreshTTL = d } }
 
 // WithLoginPage enables the interactive sign-in page: when no automatic user
-// is set (see Server.SetAutoLogin), /oidc/auth redirects the browser to
-// /sign-in, a minimal HTML form asking for a username or user ID.
+// is set (see Server.SetAutoLogin), /oidc/auth redirects the browser to the
+// screen of Logto's sign-in experience the request asks for, at the same
+// location as Logto (/sign-in?app_id=..., /register?..., /direct/social/...;
+// see first_screen, interaction_mode and direct_sign_in), with the pending
+// sign-in in an _interaction cookie. Every screen is a minimal HTML form
+// asking for an existing user's username or user ID.
 func WithLoginPage() Option { return func(o *options) { o.loginPage = true } }
+
+// WithSignInHint sets a line of text shown on every screen of the sign-in
+// page (see WithLoginPage), for example which user a demo signs in as. The
+// default is none.
+func WithSignInHint(text string) Option { return func(o *options) { o.signInHint = text } }
 
 // WithWallClock makes the server clock follow real time (starting at the
 // start time, shifted by Advance and SetNow) instead of standing still. It is

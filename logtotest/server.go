@@ -183,7 +183,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /oidc/session/end", s.handleEndSession)
 	mux.HandleFunc("POST /oidc/session/end/confirm", s.handleEndSessionConfirm)
 	mux.HandleFunc("GET /oidc/session/end/success", s.handleEndSessionSuccess)
-	mux.HandleFunc("GET /sign-in", s.handleSignInPage)
+	for route := range screens {
+		mux.HandleFunc("GET /"+route, s.handleSignInPage)
+	}
+	mux.HandleFunc("GET /"+routeDirect+"/", s.handleDirectSignIn)
 	mux.HandleFunc("POST /sign-in", s.handleSignInSubmit)
 	return mux
 }
@@ -211,7 +214,8 @@ func endpointFor(path string) Endpoint {
 		return EndpointRevocation
 	case "/oidc/token/introspection":
 		return EndpointIntrospection
-	case "/sign-in":
+	}
+	if route := strings.TrimPrefix(path, "/"); isExperienceScreen(route) || strings.HasPrefix(route, routeDirect+"/") {
 		return EndpointSignIn
 	}
 	return EndpointUnknown
