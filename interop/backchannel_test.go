@@ -73,11 +73,12 @@ type logoutReceiver struct {
 type logoutEvent struct{ sub, sid string }
 
 // startLogoutReceiver serves the handler at addr+path until the test
-// ends. onLogout runs after the event is recorded.
-func startLogoutReceiver(t *testing.T, addr, path string, onLogout func(ctx context.Context, sub, sid string) error) *logoutReceiver {
+// ends. onLogout runs after the event is recorded; configure, if given,
+// adjusts the handler's configuration.
+func startLogoutReceiver(t *testing.T, addr, path string, onLogout func(ctx context.Context, sub, sid string) error, configure ...func(*backchannel.Config)) *logoutReceiver {
 	t.Helper()
 	rcv := &logoutReceiver{}
-	h, err := backchannel.NewHandler(backchannel.Config{
+	cfg := backchannel.Config{
 		Endpoint: endpoint(t),
 		AppId:    webAppID,
 		OnLogout: func(ctx context.Context, sub, sid string) error {
@@ -86,7 +87,11 @@ func startLogoutReceiver(t *testing.T, addr, path string, onLogout func(ctx cont
 			rcv.mu.Unlock()
 			return onLogout(ctx, sub, sid)
 		},
-	})
+	}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	h, err := backchannel.NewHandler(cfg)
 	require.NoError(t, err)
 	rcv.handler = h
 
@@ -203,7 +208,8 @@ func appGet(t *testing.T, b *browser, rawURL string) *http.Response {
 // TestBackchannelLogout: when the OP session ends, the provider POSTs a
 // logout token to web-app's back-channel logout URI, and a
 // backchannel.Handler verifies it and ends the application's sessions of
-// the user. It is the only test that listens on INTEROP_BACKCHANNEL_ADDR.
+// the user. Tests that listen on INTEROP_BACKCHANNEL_ADDR run one after
+// the other (none is parallel).
 func TestBackchannelLogout(t *testing.T) {
 	ctx := context.Background()
 	iss := issuer(t)
@@ -280,7 +286,8 @@ func TestBackchannelLogout(t *testing.T) {
 		rcv.mu.Unlock()
 		before := len(rcv.events())
 
-		client := newClient(t, webConfig(t), nil)
+		clock := &testClock{} // the SDK's only: the provider keeps real time
+		client := newClient(t, webConfig(t), nil, logto.WithClock(clock.now))
 		auth, err := logtohttp.New(logtohttp.Config{Client: client, Sessions: sessions, BaseURL: "http://" + appHost})
 		require.NoError(t, err)
 		mux := http.NewServeMux()
@@ -324,15 +331,25 @@ func TestBackchannelLogout(t *testing.T) {
 		require.NotEmpty(t, me["sid"], "the ID token in the server session carries sid")
 		assert.Equal(t, 1, store.Len(), "one server session")
 
-		// A refresh stores a new ID token (same sid: oidc-provider copies it
+		// A refresh while the session's ID token is fresh keeps it; once it
+		// is due for renewal (30 s before its exp on the SDK's clock), a
+		// refresh stores the new one (same sid: oidc-provider copies it
 		// from the refresh token) in the same server session.
-		resp = appGet(t, b, app+"/refresh")
-		body, _ = io.ReadAll(resp.Body)
-		require.Equalf(t, http.StatusNoContent, resp.StatusCode, "refresh: %s", body)
-		resp = appGet(t, b, app+"/me")
-		require.Equal(t, http.StatusOK, resp.StatusCode)
-		var after map[string]string
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&after))
+		sessionIDToken := func() map[string]string {
+			t.Helper()
+			resp := appGet(t, b, app+"/refresh")
+			body, _ := io.ReadAll(resp.Body)
+			require.Equalf(t, http.StatusNoContent, resp.StatusCode, "refresh: %s", body)
+			resp = appGet(t, b, app+"/me")
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			var got map[string]string
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+			return got
+		}
+		after := sessionIDToken()
+		assert.Equal(t, me["id_token"], after["id_token"], "a fresh ID token is kept")
+		clock.advance(time.Duration(idTokenTTL(t))*time.Second - 30*time.Second)
+		after = sessionIDToken()
 		assert.NotEqual(t, me["id_token"], after["id_token"], "a new ID token in the session")
 		assert.Equal(t, me["sid"], after["sid"], "with the same sid")
 		assert.Equal(t, 1, store.Len(), "still one server session")

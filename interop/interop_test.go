@@ -444,7 +444,7 @@ func TestPublicClientFlow(t *testing.T) {
 	assert.Equal(t, "invalid_grant", res.str("error"))
 
 	// Reuse revoked the whole grant, the newest token included.
-	_, err = client.GetAccessToken(ctx, otherResource)
+	_, err = client.GetOrganizationToken(ctx, "org-1")
 	require.ErrorIs(t, err, logto.ErrSessionExpired)
 	assert.False(t, client.IsAuthenticated(ctx))
 
@@ -591,11 +591,17 @@ func TestUnknownResourceAtSignIn(t *testing.T) {
 
 // TestResourceNotRequestedAtSignIn: the token endpoint refuses a resource
 // the sign-in did not ask for (and one it does not know) with 400
-// invalid_target; the session survives.
+// invalid_target; the session survives. The SDK sends such a request only
+// when the resource was added to LogtoConfig.Resources after the sign-in
+// (another deployment reading the same session): for web-app the
+// stand-in checks the resource before it rotates the refresh token.
 func TestResourceNotRequestedAtSignIn(t *testing.T) {
 	ctx := context.Background()
-	client := newClient(t, webConfig(t), nil)
-	signIn(t, client, newBrowser(t), logto.SignInOptions{})
+	storage := logto.NewMemoryStorage()
+	signIn(t, newClient(t, webConfig(t), storage), newBrowser(t), logto.SignInOptions{})
+	cfg := webConfig(t)
+	cfg.Resources = append(cfg.Resources, otherResource, "https://unknown.example.com")
+	client := newClient(t, cfg, storage)
 	rt, err := client.GetRefreshToken(ctx)
 	require.NoError(t, err)
 
@@ -606,6 +612,7 @@ func TestResourceNotRequestedAtSignIn(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, oe.StatusCode, resource)
 		assert.Equal(t, "token", oe.Endpoint, resource)
 		assert.NotErrorIs(t, err, logto.ErrSessionExpired, resource)
+		assert.NotErrorIs(t, err, logto.ErrResourceNotConfigured, resource)
 	}
 
 	assert.True(t, client.IsAuthenticated(ctx), "invalid_target does not end the session")

@@ -20,36 +20,6 @@ const (
 	m2mAppSecret = "m2m-secret"
 )
 
-// countingTransport counts the requests that leave through it, by URL
-// path, so that a test can tell a cached token from a fetched one.
-type countingTransport struct {
-	next http.RoundTripper
-
-	mu    sync.Mutex
-	paths map[string]int
-}
-
-func newCountingTransport() *countingTransport {
-	return &countingTransport{next: http.DefaultTransport, paths: map[string]int{}}
-}
-
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.mu.Lock()
-	c.paths[r.URL.Path]++
-	c.mu.Unlock()
-	return c.next.RoundTrip(r)
-}
-
-// count returns how many requests went to path.
-func (c *countingTransport) count(path string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.paths[path]
-}
-
-// tokenRequests counts the requests to the provider's token endpoint.
-func (c *countingTransport) tokenRequests() int { return c.count("/oidc/token") }
-
 // m2mConfig is m2m-app asking for read:data of the API.
 func m2mConfig(t *testing.T) logto.M2MConfig {
 	t.Helper()
@@ -67,7 +37,7 @@ func m2mConfig(t *testing.T) logto.M2MConfig {
 func newM2M(t *testing.T, cfg logto.M2MConfig, opts ...logto.Option) (*logto.M2MClient, *countingTransport) {
 	t.Helper()
 	ct := newCountingTransport()
-	opts = append([]logto.Option{logto.WithHTTPClient(&http.Client{Transport: ct, Timeout: 15 * time.Second})}, opts...)
+	opts = append([]logto.Option{logto.WithHTTPClient(ct.client())}, opts...)
 	m, err := logto.NewM2MClient(cfg, opts...)
 	require.NoError(t, err)
 	return m, ct

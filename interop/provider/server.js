@@ -29,6 +29,9 @@ import * as http from 'node:http';
 import * as querystring from 'node:querystring';
 
 import Provider, { errors } from 'oidc-provider';
+// oidc-provider's own in-memory adapter, created once so that every Provider instance built by
+// installProvider shares its store (the package's default makes a store per instance).
+import { createMemoryAdapter } from 'oidc-provider/lib/adapters/memory_adapter.js';
 
 // oidc-provider prints its notices with console.info, which goes to stdout. Keep stdout for the
 // READY line only.
@@ -65,6 +68,9 @@ const BACKCHANNEL_LOGOUT_URI = process.env.BACKCHANNEL_LOGOUT_URI || undefined;
 // What Logto sends with its JWKS (packages/core/src/middleware/koa-jwks-cache-control.ts).
 const LOGTO_JWKS_CACHE_CONTROL = 'no-cache, max-age=0, must-revalidate';
 const JWKS_CACHE_CONTROL = process.env.JWKS_CACHE_CONTROL || LOGTO_JWKS_CACHE_CONTROL;
+
+/** Clients whose ID tokens do not use ID_TOKEN_TTL: client id → lifetime in seconds. */
+const ID_TOKEN_TTL_BY_CLIENT = { 'short-id-app': 4 };
 
 const SIGNING_ALG = 'ES384';
 const MOUNT_PATH = '/oidc';
@@ -534,8 +540,11 @@ function keyRingState() {
 // ---------------------------------------------------------------------------------------------
 // Provider
 
-// Cookie keys outlive a rebuilt Provider: sessions and interactions stay valid across rotations.
+// What outlives a rebuilt Provider: the cookie keys, so that sessions and interactions stay
+// valid, and the adapter's store, so that grants, sessions and tokens do. 15 s is oidc-provider's
+// default clockTolerance, which the adapter adds to every entry's lifetime.
 const COOKIE_KEYS = [crypto.randomBytes(32).toString('base64url')];
+const ADAPTER = createMemoryAdapter(15);
 
 function createProvider(issuer) {
 
@@ -564,6 +573,20 @@ function createProvider(issuer) {
       client_name: 'Interop single-page app',
       application_type: 'web',
       token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: redirectUris,
+      post_logout_redirect_uris: postLogoutRedirectUris,
+    },
+    {
+      // web-app again, without a back-channel logout URI, whose ID tokens live
+      // 4 s (ID_TOKEN_TTL_BY_CLIENT): a session's ID token is soon due for
+      // renewal, so that a refresh response's ID token is verified and kept.
+      client_id: 'short-id-app',
+      client_secret: 'short-id-secret',
+      client_name: 'Interop traditional web app with short-lived ID tokens',
+      application_type: 'web',
+      token_endpoint_auth_method: 'client_secret_basic',
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       redirect_uris: redirectUris,
@@ -604,6 +627,7 @@ function createProvider(issuer) {
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: SIGNING_ALG,
     },
+    adapter: ADAPTER,
     jwks: providerJwks(),
     enabledJWA: {
       idTokenSigningAlgValues: ['RS256', 'PS256', 'ES256', 'ES384', 'ES512'],
@@ -712,7 +736,7 @@ function createProvider(issuer) {
       AccessToken: (ctx, token) => token.resourceServer?.accessTokenTTL ?? ACCESS_TOKEN_TTL,
       ClientCredentials: (ctx, token) => token.resourceServer?.accessTokenTTL ?? ACCESS_TOKEN_TTL,
       AuthorizationCode: 60,
-      IdToken: ID_TOKEN_TTL,
+      IdToken: (ctx, token, client) => ID_TOKEN_TTL_BY_CLIENT[client.clientId] ?? ID_TOKEN_TTL,
       RefreshToken: (ctx, token, client) => {
         const rotated = ctx?.oidc?.entities.RotatedRefreshToken;
         if (rotated && client.clientAuthMethod === 'none') {
@@ -846,9 +870,8 @@ let issuerUrl;
 let provider;
 let providerCallback;
 
-/** (Re)builds the Provider from the key ring. State lives in oidc-provider's memory adapter,
- * which every instance of the process shares, and the cookie keys are fixed, so sessions,
- * interactions, grants and tokens outlive a rebuild. */
+/** (Re)builds the Provider from the key ring. Every instance shares ADAPTER and COOKIE_KEYS,
+ * so sessions, interactions, grants and tokens outlive a rebuild. */
 function installProvider() {
   provider = createProvider(issuerUrl);
   providerCallback = provider.callback();
