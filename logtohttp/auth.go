@@ -2,6 +2,7 @@ package logtohttp
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -29,8 +30,13 @@ type AuthOptions struct {
 // and, with FetchUserInfo, the user info (see UserInfo). It installs the
 // Sessions middleware when missing.
 //
-// A session whose refresh token Logto refused while fetching the user
-// info counts as signed out; other user info failures answer 502 through
+// Once the stored ID token has expired (an hour after sign-in or the last
+// refresh, with Logto's defaults), RequireAuth refreshes the tokens before
+// it lets the request through, so that a session Logto ended, or a copy of
+// a session whose refresh token was revoked, stops passing: Logto's
+// invalid_grant signs it out. A session whose refresh token Logto refused
+// (here or while fetching the user info) counts as signed out; a refresh
+// or user info fetch that fails otherwise answers 502 through
 // Config.ErrorHandler.
 func (h *Handler) RequireAuth(opts AuthOptions) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
@@ -49,27 +55,78 @@ func (h *Handler) serveAuth(w http.ResponseWriter, r *http.Request, s *session, 
 	if err != nil {
 		if lerr := s.loadError(); lerr != nil {
 			// The store is down: an error, not a signed-out user.
-			h.fail(w, r, http.StatusInternalServerError, lerr)
+			h.fail(w, r, newError("auth", lerr, nil))
 			return
 		}
 		h.unauthenticated(w, r, opts)
 		return
 	}
+	if !h.now().Before(claims.Expiry.Time()) {
+		claims, err = refreshIDToken(ctx, s, client)
+		switch {
+		case signedOut(err):
+			h.unauthenticated(w, r, opts)
+			return
+		case err != nil:
+			h.fail(w, r, newError("auth", fmt.Errorf("the expired ID token could not be refreshed: %w", err), nil))
+			return
+		}
+	}
 	s.auth.claims, s.auth.hasClaims = claims, true
 	if opts.FetchUserInfo {
 		info, err := client.FetchUserInfo(ctx)
 		switch {
-		case errors.Is(err, logto.ErrSessionExpired), errors.Is(err, logto.ErrNotAuthenticated):
+		case signedOut(err):
 			s.auth.claims, s.auth.hasClaims = logto.IdTokenClaims{}, false
 			h.unauthenticated(w, r, opts)
 			return
 		case err != nil:
-			h.fail(w, r, http.StatusBadGateway, fmt.Errorf("user info could not be fetched: %w", err))
+			h.fail(w, r, newError("auth", fmt.Errorf("user info could not be fetched: %w", err), nil))
 			return
 		}
 		s.auth.info = &info
 	}
 	next.ServeHTTP(w, r)
+}
+
+// signedOut reports whether err means the session holds no usable tokens.
+func signedOut(err error) bool {
+	return errors.Is(err, logto.ErrSessionExpired) || errors.Is(err, logto.ErrNotAuthenticated)
+}
+
+// refreshIDToken refreshes the session's tokens whatever the age of its
+// cached access tokens, and returns the claims of the ID token Logto sent
+// back. The refresh runs on a view of the session that hides the cached
+// default access token (the one for user info), so that GetAccessToken
+// asks Logto; nothing is written unless the refresh succeeds or ends the
+// session.
+func refreshIDToken(ctx context.Context, s *session, client *logto.LogtoClient) (logto.IdTokenClaims, error) {
+	if _, err := client.WithStorage(withoutDefaultToken{s}).GetAccessToken(ctx, ""); err != nil {
+		return logto.IdTokenClaims{}, err
+	}
+	return client.GetIdTokenClaims(ctx)
+}
+
+// withoutDefaultToken is a session whose access-token cache (the JSON map
+// of logto.StorageKeyAccessTokens) reads without its "" entry.
+type withoutDefaultToken struct{ *session }
+
+// Get implements logto.Storage.
+func (v withoutDefaultToken) Get(ctx context.Context, key string) (string, error) {
+	raw, err := v.session.Get(ctx, key)
+	if err != nil || key != logto.StorageKeyAccessTokens {
+		return raw, err
+	}
+	m, ok := decodeTokenMap(raw)
+	if _, has := m[""]; !ok || !has {
+		return raw, nil
+	}
+	delete(m, "")
+	if len(m) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(m)
+	return string(b), err
 }
 
 // unauthenticated answers a signed-out request: a redirect to sign-in or

@@ -127,7 +127,9 @@ func TestRequireAuthUserInfoFailure(t *testing.T) {
 	e.idp.FailNext(logtotest.EndpointUserInfo, http.StatusInternalServerError, `{"error":"server_error"}`)
 	resp, body := e.get(b, "/api-userinfo")
 	assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
-	assert.Contains(t, body, "server_error")
+	assert.Contains(t, body, msgUnreachable)
+	assert.NotContains(t, body, "server_error")
+	assert.Contains(t, e.logs.String(), "server_error", "the cause is logged")
 }
 
 func TestContextAccessors(t *testing.T) {

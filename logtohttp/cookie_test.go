@@ -26,6 +26,8 @@ func newCookieSessions(t testing.TB, keys ...[]byte) *CookieSessions {
 	}
 	c, err := NewCookieSessions(CookieOptions{Keys: keys})
 	require.NoError(t, err)
+	// These tests are about the format: a budget of ten cookies.
+	c.maxBytes = c.headerBytes(&c.names.host, maxChunks*c.chunkLen)
 	return c
 }
 
@@ -48,7 +50,7 @@ func saveCookies(t testing.TB, c *CookieSessions, prev *loadedSession, values ma
 
 func loadCookies(t testing.TB, c *CookieSessions, cookie string) loadedSession {
 	t.Helper()
-	st, err := c.load(request(http.MethodGet, "/", cookie))
+	st, err := c.load(request(http.MethodGet, "/", cookie), true)
 	require.NoError(t, err)
 	return st
 }
@@ -110,7 +112,7 @@ func TestCookieChunkBoundary(t *testing.T) {
 			assert.Equal(t, tc.chunks, len(set))
 			for i, s := range set {
 				assert.LessOrEqual(t, len(s), maxCookieLen, "chunk %d", i)
-				assert.True(t, strings.HasPrefix(s, chunkName(c.opts.Name, i)+"="), s[:20])
+				assert.True(t, strings.HasPrefix(s, c.names.host[i]+"="), s[:20])
 			}
 			st := loadCookies(t, c, cookie)
 			assert.Equal(t, values, st.values)
@@ -165,9 +167,9 @@ func TestCookieStaleChunksAreCleared(t *testing.T) {
 	// Shrinking to one cookie deletes name.1 … name.3.
 	set, cookie = saveCookies(t, c, &st, map[string]string{"k": "small"})
 	require.Equal(t, 4, len(set))
-	assert.True(t, strings.HasPrefix(set[0], "logto_session=1."))
+	assert.True(t, strings.HasPrefix(set[0], "__Host-logto_session=1."))
 	for i, s := range set[1:] {
-		assert.True(t, strings.HasPrefix(s, fmt.Sprintf("logto_session.%d=; Path=/; Max-Age=0;", i+1)), s)
+		assert.True(t, strings.HasPrefix(s, fmt.Sprintf("__Host-logto_session.%d=; Path=/; Max-Age=0;", i+1)), s)
 	}
 	st = loadCookies(t, c, cookie)
 	assert.Equal(t, map[string]string{"k": "small"}, st.values)
@@ -175,16 +177,16 @@ func TestCookieStaleChunksAreCleared(t *testing.T) {
 
 	// A stale chunk left behind by a lost response is ignored (the count
 	// says how many belong) and cleared on the next save.
-	st = loadCookies(t, c, cookie+"; logto_session.5=stale")
+	st = loadCookies(t, c, cookie+"; __Host-logto_session.5=stale")
 	assert.Equal(t, map[string]string{"k": "small"}, st.values)
 	set, _ = saveCookies(t, c, &st, map[string]string{"k": "other"})
 	assert.Equal(t, 2, len(set))
-	assert.Contains(t, set[1], "logto_session.5=; Path=/; Max-Age=0")
+	assert.Contains(t, set[1], "__Host-logto_session.5=; Path=/; Max-Age=0")
 
 	// An empty session deletes every cookie.
 	set, _ = saveCookies(t, c, &st, nil)
 	assert.Equal(t, 1, len(set))
-	assert.Contains(t, set[0], "logto_session=; Path=/; Max-Age=0")
+	assert.Contains(t, set[0], "__Host-logto_session=; Path=/; Max-Age=0")
 }
 
 func TestCookieKeyRotation(t *testing.T) {
@@ -235,21 +237,21 @@ func TestCookieTamperedReadsAsSignedOut(t *testing.T) {
 		"flipped last chunk":   parts[0] + "; " + parts[1] + "; " + flip(parts[2], len(parts[2])-1),
 		"missing chunk":        parts[0] + "; " + parts[2],
 		"missing first chunk":  parts[1] + "; " + parts[2],
-		"swapped chunks":       parts[0] + "; logto_session.1=" + strings.SplitN(parts[2], "=", 2)[1] + "; logto_session.2=" + strings.SplitN(parts[1], "=", 2)[1],
+		"swapped chunks":       parts[0] + "; __Host-logto_session.1=" + strings.SplitN(parts[2], "=", 2)[1] + "; __Host-logto_session.2=" + strings.SplitN(parts[1], "=", 2)[1],
 		"truncated":            parts[0] + "; " + parts[1] + "; " + parts[2][:len(parts[2])-10],
 		"wrong count":          name0 + "=2" + v0[1:] + "; " + parts[1] + "; " + parts[2],
 		"count too large":      name0 + "=99" + v0[1:] + "; " + parts[1] + "; " + parts[2],
 		"no count":             name0 + "=" + v0[2:] + "; " + parts[1] + "; " + parts[2],
-		"garbage":              "logto_session=hello",
-		"empty":                "logto_session=",
-		"count only":           "logto_session=1.",
-		"not base64":           "logto_session=1.!!!!",
-		"short base64":         "logto_session=1.AAAA",
-		"random":               "logto_session=1." + base64.RawURLEncoding.EncodeToString([]byte(fixedText[:300])),
-		"wrong version":        "logto_session=1." + base64.RawURLEncoding.EncodeToString(append([]byte{9}, make([]byte, 40)...)),
-		"quoted garbage":       `logto_session="1.abc"`,
+		"garbage":              "__Host-logto_session=hello",
+		"empty":                "__Host-logto_session=",
+		"count only":           "__Host-logto_session=1.",
+		"not base64":           "__Host-logto_session=1.!!!!",
+		"short base64":         "__Host-logto_session=1.AAAA",
+		"random":               "__Host-logto_session=1." + base64.RawURLEncoding.EncodeToString([]byte(fixedText[:300])),
+		"wrong version":        "__Host-logto_session=1." + base64.RawURLEncoding.EncodeToString(append([]byte{9}, make([]byte, 40)...)),
+		"quoted garbage":       `__Host-logto_session="1.abc"`,
 		"chunk not multiple 4": name0 + "=" + v0 + "x; " + parts[1] + "; " + parts[2],
-		"duplicate first":      "logto_session=junk; " + cookie,
+		"duplicate first":      "__Host-logto_session=junk; " + cookie,
 	}
 	for name, ck := range tampered {
 		t.Run(name, func(t *testing.T) {
@@ -263,10 +265,10 @@ func TestCookieTamperedReadsAsSignedOut(t *testing.T) {
 	// sharing a key does not decrypt.
 	other, err := NewCookieSessions(CookieOptions{Name: "other", Keys: [][]byte{testKey}})
 	require.NoError(t, err)
-	assert.True(t, loadCookies(t, other, strings.ReplaceAll(cookie, "logto_session", "other")).invalid)
+	assert.True(t, loadCookies(t, other, strings.ReplaceAll(cookie, "__Host-logto_session", "__Host-other")).invalid)
 
 	// Unrelated cookies are not ours: no session, nothing invalid.
-	st := loadCookies(t, c, "theme=dark; logto_sessionx=1; logto_session.x=2; logto_session.10=3; logto_session.01=4")
+	st := loadCookies(t, c, "theme=dark; __Host-logto_sessionx=1; __Host-logto_session.x=2; __Host-logto_session.10=3; __Host-logto_session.01=4")
 	assert.Zero(t, st)
 }
 
@@ -329,7 +331,8 @@ func TestManyTokensFitInCookies(t *testing.T) {
 	for i := range n {
 		resources = append(resources, fmt.Sprintf("https://api%d.example.com", i))
 	}
-	e := newEnv(t, envOptions{resources: resources})
+	// A budget of ten cookies: the session is not trimmed.
+	e := newEnv(t, envOptions{resources: resources, cookie: func(o *CookieOptions) { o.MaxBytes = 30000 }})
 	var memberships []logtotest.Membership
 	for i := range n {
 		id := fmt.Sprintf("organization-%d", i)

@@ -1,14 +1,13 @@
 package logtohttp
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"html"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,15 +69,26 @@ type Config struct {
 	// is ignored: the Handler sets it.
 	SignInOptions logto.SignInOptions
 
-	// ErrorHandler renders errors of the sign-in, callback and sign-out
-	// handlers, and of RequireAuth's user info fetch. The default writes a
-	// short HTML page with the (escaped) error message. Error messages never
-	// hold tokens or secrets.
+	// ErrorHandler renders the failures of the sign-in, callback and
+	// sign-out handlers, and of RequireAuth (a store outage, a refresh or
+	// user info fetch that could not reach Logto), to show the
+	// application's own error page. err is an *Error: its Message is a
+	// short sentence for the end user, its cause is for logs. The default
+	// writes a small HTML page with the Message. Either way the failure is
+	// logged first.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
 
-	// Logger receives failures that cannot reach the response (a session
-	// that could not be saved after the body started). Default
-	// slog.Default().
+	// OnSessionError is called when a session could not be saved as it
+	// should, where the response can no longer tell: a cookie session over
+	// its budget (ErrSessionTooLarge; see SessionSizeError.Saved), or a
+	// store failure once the handler started its response. It runs just
+	// before the response headers are sent; it must not write the
+	// response. The failure is logged too.
+	OnSessionError func(r *http.Request, err error)
+
+	// Logger receives every failure, without tokens or secrets: sign-in,
+	// callback and sign-out errors (warnings for 4xx, errors for 5xx),
+	// sessions that could not be saved. Default slog.Default().
 	Logger *slog.Logger
 }
 
@@ -98,7 +108,11 @@ type Handler struct {
 	postLogout string
 	signInOpts logto.SignInOptions
 	onError    func(http.ResponseWriter, *http.Request, int, error)
-	logger     *slog.Logger
+	// onSessionError is Config.OnSessionError.
+	onSessionError func(*http.Request, error)
+	logger         *slog.Logger
+	// now is the clock of ID token expiry checks and sign-in times.
+	now func() time.Time
 	// secure is the Secure default for a fixed BaseURL.
 	secure bool
 }
@@ -123,6 +137,9 @@ func New(cfg Config) (*Handler, error) {
 		signInOpts: cfg.SignInOptions,
 		onError:    cfg.ErrorHandler,
 		logger:     cfg.Logger,
+		now:        time.Now,
+
+		onSessionError: cfg.OnSessionError,
 	}
 	if h.logger == nil {
 		h.logger = slog.Default()
@@ -309,7 +326,7 @@ func (h *Handler) serveSignIn(w http.ResponseWriter, r *http.Request, s *session
 	ctx := r.Context()
 	authURL, err := s.client().SignIn(ctx, opts)
 	if err != nil {
-		h.fail(w, r, statusOf(err), fmt.Errorf("sign-in could not start: %w", err))
+		h.fail(w, r, newError("sign-in", err, nil))
 		return
 	}
 	if returnTo != h.returnTo {
@@ -317,14 +334,14 @@ func (h *Handler) serveSignIn(w http.ResponseWriter, r *http.Request, s *session
 			if state := u.Query().Get("state"); state != "" {
 				raw, _ := s.Get(ctx, storageKeyReturnTo)
 				if err := s.Set(ctx, storageKeyReturnTo, addReturnTo(raw, state, returnTo, time.Now().Unix())); err != nil {
-					h.fail(w, r, http.StatusInternalServerError, err)
+					h.fail(w, r, newError("sign-in", err, nil))
 					return
 				}
 			}
 		}
 	}
 	if err := s.commit(w); err != nil {
-		h.fail(w, r, http.StatusInternalServerError, fmt.Errorf("the session could not be saved: %w", err))
+		h.fail(w, r, newError("sign-in", fmt.Errorf("the session could not be saved: %w", err), nil))
 		return
 	}
 	noStore(w)
@@ -412,12 +429,16 @@ func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request, s *sessi
 			http.Redirect(w, r, h.local(returnTo), http.StatusFound)
 			return
 		}
-		h.fail(w, r, statusOf(err), fmt.Errorf("sign-in failed: %w", err))
+		h.fail(w, r, newError("callback", err, r.URL.Query()))
+		return
+	}
+	if err := s.Set(ctx, storageKeySignedInAt, strconv.FormatInt(h.now().UnixMilli(), 10)); err != nil {
+		h.fail(w, r, newError("callback", err, nil))
 		return
 	}
 	s.renewID()
 	if err := s.commit(w); err != nil {
-		h.fail(w, r, http.StatusInternalServerError, fmt.Errorf("the session could not be saved: %w", err))
+		h.fail(w, r, newError("callback", fmt.Errorf("the session could not be saved: %w", err), nil))
 		return
 	}
 	noStore(w)
@@ -443,7 +464,7 @@ func (h *Handler) serveSignOut(w http.ResponseWriter, r *http.Request, s *sessio
 	endURL, err := s.client().SignOut(r.Context(), postLogout)
 	s.destroy()
 	if cerr := s.commit(w); cerr != nil {
-		h.fail(w, r, http.StatusInternalServerError, fmt.Errorf("the session could not be deleted: %w", cerr))
+		h.fail(w, r, newError("sign-out", fmt.Errorf("the session could not be deleted: %w", cerr), nil))
 		return
 	}
 	if err != nil {
@@ -459,37 +480,6 @@ func (h *Handler) serveSignOut(w http.ResponseWriter, r *http.Request, s *sessio
 	http.Redirect(w, r, endURL, status)
 }
 
-// statusOf picks the HTTP status of a sign-in error.
-func statusOf(err error) int {
-	switch {
-	case errors.Is(err, logto.ErrStorage), errors.Is(err, logto.ErrInvalidConfig):
-		return http.StatusInternalServerError
-	case errors.Is(err, logto.ErrDiscovery), errors.Is(err, logto.ErrInvalidResponse), errors.Is(err, context.DeadlineExceeded):
-		return http.StatusBadGateway
-	}
-	var oe *logto.OAuthError
-	if errors.As(err, &oe) && oe.Endpoint != "callback" && oe.StatusCode >= 500 {
-		return http.StatusBadGateway
-	}
-	return http.StatusBadRequest
-}
-
 func noStore(w http.ResponseWriter) {
 	w.Header().Set("Cache-Control", "no-store")
-}
-
-// fail renders err with Config.ErrorHandler or the default error page.
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, err error) {
-	if h.onError != nil {
-		h.onError(w, r, status, err)
-		return
-	}
-	hdr := w.Header()
-	hdr.Set("Content-Type", "text/html; charset=utf-8")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	noStore(w)
-	w.WriteHeader(status)
-	_, _ = fmt.Fprintf(w, "<!doctype html>\n<title>%d %s</title>\n<h1>%s</h1>\n<p>%s</p>\n<p><a href=\"%s\">Back</a></p>\n",
-		status, html.EscapeString(http.StatusText(status)), html.EscapeString(http.StatusText(status)),
-		html.EscapeString(err.Error()), html.EscapeString(h.local(h.returnTo)))
 }

@@ -49,6 +49,10 @@ type envOptions struct {
 	scopes    []string
 	resources []string
 	config    func(*Config)
+	cookie    func(*CookieOptions)       // options of the sessions
+	idp       []logtotest.Option         // options of the fake Logto
+	app       func(*logtotest.App)       // changes to the registered app
+	store     func() SessionStore        // server sessions; default a MemorySessionStore of 100
 	base      func(appURL string) string // BaseURL; default appURL
 }
 
@@ -71,7 +75,7 @@ func (s *syncBuffer) String() string {
 
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
-	e := &env{t: t, idp: logtotest.NewServer(t), mux: http.NewServeMux(), logs: &syncBuffer{}}
+	e := &env{t: t, idp: logtotest.NewServer(t, o.idp...), mux: http.NewServeMux(), logs: &syncBuffer{}}
 	var handler http.Handler = e.mux
 	e.app = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(e.app.Close)
@@ -80,11 +84,15 @@ func newEnv(t testing.TB, o envOptions) *env {
 		base = o.base(e.app.URL)
 	}
 
-	e.idp.AddApp(logtotest.App{
+	app := logtotest.App{
 		ID: testAppID, Secret: testSecret, Type: logtotest.AppTraditional,
 		RedirectURIs:           []string{base + "/callback", strings.TrimRight(base, "/") + "/callback"},
 		PostLogoutRedirectURIs: []string{base + "/", strings.TrimRight(base, "/") + "/"},
-	})
+	}
+	if o.app != nil {
+		o.app(&app)
+	}
+	e.idp.AddApp(app)
 	e.idp.AddResource(logtotest.Resource{Indicator: testAPI, Scopes: []string{"read:data"}})
 	e.idp.AddRole("reader", testAPI, "read:data")
 	e.idp.AddOrganization(logtotest.Organization{ID: "org-1", Name: "Org One"})
@@ -112,14 +120,24 @@ func newEnv(t testing.TB, o envOptions) *env {
 	require.NoError(t, err)
 
 	var sessions SessionManager
+	var copts CookieOptions
+	if o.cookie != nil {
+		o.cookie(&copts)
+	}
 	switch o.kind {
 	case "", "cookie":
-		e.cookies, err = NewCookieSessions(CookieOptions{Keys: [][]byte{testKey}})
+		copts.Keys = [][]byte{testKey}
+		e.cookies, err = NewCookieSessions(copts)
 		require.NoError(t, err)
 		sessions = e.cookies
 	case "server":
 		e.store = NewMemorySessionStore(0, 100)
-		sessions, err = NewServerSessions(e.store, CookieOptions{})
+		var store SessionStore = e.store
+		if o.store != nil {
+			store = o.store()
+			copts.Keys = [][]byte{testKey}
+		}
+		sessions, err = NewServerSessions(store, copts)
 		require.NoError(t, err)
 	default:
 		t.Fatalf("unknown session kind %q", o.kind)
@@ -272,6 +290,16 @@ func totalProviderRequests(s *logtotest.Server) int {
 
 // setCookies returns the Set-Cookie header values of a response.
 func setCookies(h http.Header) []string { return h.Values("Set-Cookie") }
+
+// setCookie returns the Set-Cookie header value of the cookie name, or "".
+func setCookie(h http.Header, name string) string {
+	for _, v := range h.Values("Set-Cookie") {
+		if strings.HasPrefix(v, name+"=") {
+			return v
+		}
+	}
+	return ""
+}
 
 // request builds a server-side request with the given Cookie header.
 func request(method, target, cookie string) *http.Request {

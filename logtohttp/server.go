@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -59,15 +60,23 @@ type UserSessionDeleter interface {
 // ServerSessions keeps sessions in a SessionStore; the cookie carries only
 // a random session id (256 bits). Session ids are created by the server
 // only (an unknown id from a cookie is never adopted), renewed after each
-// sign-in (no session fixation) and deleted at sign-out.
+// sign-in (no session fixation) and deleted at sign-out. Pending sign-ins
+// are not kept in the store but in a short-lived sealed cookie of their
+// own (Name_pending), so that anonymous visitors create no record: a
+// flood of sign-in requests cannot fill the store nor push out anyone's
+// pending sign-in.
 type ServerSessions struct {
-	store SessionStore
-	opts  CookieOptions
+	store   SessionStore
+	opts    CookieOptions
+	names   cookieNames
+	pending *CookieSessions
 }
 
 // NewServerSessions returns server-side sessions kept in store. Of opts,
 // Name, MaxAge (the store TTL, counted from the last change) and Secure
-// apply; Keys is ignored.
+// apply, and Keys seal the cookie of pending sign-ins: they are required
+// unless store is a *MemorySessionStore, whose sessions stay in one
+// process anyway (a random key is then made).
 func NewServerSessions(store SessionStore, opts CookieOptions) (*ServerSessions, error) {
 	if store == nil {
 		return nil, errors.New("logtohttp: NewServerSessions needs a SessionStore (e.g. NewMemorySessionStore)")
@@ -76,8 +85,22 @@ func NewServerSessions(store SessionStore, opts CookieOptions) (*ServerSessions,
 	if err != nil {
 		return nil, err
 	}
+	pendingOpts := CookieOptions{Name: opts.Name + "_pending", Keys: opts.Keys, MaxAge: pendingTTL, Secure: opts.Secure}
+	if len(pendingOpts.Keys) == 0 {
+		if _, ok := store.(*MemorySessionStore); !ok {
+			return nil, fmt.Errorf("logtohttp: NewServerSessions with a %T needs CookieOptions.Keys, shared by every instance: "+
+				"pending sign-ins are sealed in a cookie, not kept in the store", store)
+		}
+		key := make([]byte, 32)
+		_, _ = rand.Read(key) // never fails since Go 1.24
+		pendingOpts.Keys = [][]byte{key}
+	}
+	pending, err := buildCookieSessions(pendingOpts)
+	if err != nil {
+		return nil, err
+	}
 	opts.Keys = nil
-	return &ServerSessions{store: store, opts: opts}, nil
+	return &ServerSessions{store: store, opts: opts, names: newCookieNames(opts.Name), pending: pending}, nil
 }
 
 // Store returns the SessionStore the sessions are kept in.
@@ -98,15 +121,24 @@ func (s *ServerSessions) EndUserSessions(ctx context.Context, subject, sid strin
 		return fmt.Errorf("logtohttp: the session store %T cannot delete a user's sessions (implement UserSessionDeleter)", s.store)
 	}
 	if _, err := d.DeleteUserSessions(ctx, subject, sid); err != nil {
-		return fmt.Errorf("logtohttp: session store: %w", err)
+		return fmt.Errorf("%w: %w", errSessionStore, err)
 	}
 	return nil
 }
 
 // anonymousSessionTTL bounds the life of a server session without a
-// signed-in user: it only holds pending sign-ins, which expire after ten
-// minutes (logto.DefaultTransactionTTL).
+// signed-in user.
 const anonymousSessionTTL = time.Hour
+
+// pendingTTL is the life of the cookie of pending sign-ins, which expire
+// after ten minutes (logto.DefaultTransactionTTL).
+const pendingTTL = time.Hour
+
+// pendingKey reports whether a session key belongs in the cookie of
+// pending sign-ins rather than in the store.
+func pendingKey(k string) bool {
+	return k == logto.StorageKeySignInSession || k == storageKeyReturnTo
+}
 
 // sessionIDLen is the length of a session id: 32 random bytes in
 // base64url.
@@ -140,65 +172,144 @@ func validSessionID(id string) bool {
 	return true
 }
 
-func (s *ServerSessions) load(r *http.Request) (loadedSession, error) {
+func (s *ServerSessions) load(r *http.Request, secure bool) (loadedSession, error) {
+	secure = s.opts.secure(secure)
+	pending, _ := s.pending.load(r, secure) // never fails
+	st := loadedSession{values: pending.values, pendingPresent: pending.present, pendingInvalid: pending.invalid}
 	var vals [maxChunks]string
-	if scanCookies(r, s.opts.Name, &vals)&1 == 0 {
-		return loadedSession{}, nil
+	if scanCookies(r, s.names.of(secure)[0], &vals)&1 == 0 {
+		return st, nil
 	}
+	st.present = 1
 	id := vals[0]
 	if !validSessionID(id) {
-		return loadedSession{present: 1, invalid: true}, nil
+		st.invalid = true
+		return st, nil
 	}
 	rec, ok, err := s.store.Get(r.Context(), storeID(id))
 	if err != nil {
 		// Keep the id so that a sign-out can still delete the record.
-		return loadedSession{id: id, present: 1}, fmt.Errorf("logtohttp: session store: %w", err)
+		st.id = id
+		return st, fmt.Errorf("%w: %w", errSessionStore, err)
 	}
 	if !ok {
-		return loadedSession{present: 1, invalid: true}, nil
+		st.invalid = true
+		return st, nil
 	}
-	return loadedSession{values: rec.Values, id: id, present: 1}, nil
+	st.id, st.stored = id, rec.Values
+	if len(st.values) == 0 {
+		st.values = rec.Values
+		return st, nil
+	}
+	// Signed in and signing in again: the record's values and the
+	// cookie's pending sign-ins.
+	merged := maps.Clone(rec.Values)
+	for k, v := range pending.values {
+		merged[k] = v
+	}
+	st.values = merged
+	return st, nil
 }
 
 func (s *ServerSessions) save(w http.ResponseWriter, r *http.Request, prev *loadedSession, values map[string]string, opts saveOptions) error {
 	// Finish the store writes even if the client went away meanwhile.
 	ctx := context.WithoutCancel(r.Context())
-	secure := s.opts.secure(opts)
+	secure := s.opts.secure(opts.secure)
+	name := s.names.of(secure)[0]
 	hdr := w.Header()
-	if len(values) == 0 {
+	stored, pending := splitPending(values)
+	if err := s.savePending(w, r, prev, pending, opts); err != nil {
+		return err
+	}
+	if len(stored) == 0 {
 		if prev.id != "" {
 			if err := s.store.Delete(ctx, storeID(prev.id)); err != nil {
-				return fmt.Errorf("logtohttp: session store: %w", err)
+				return fmt.Errorf("%w: %w", errSessionStore, err)
 			}
 		}
 		if prev.present&1 != 0 {
-			hdr.Add("Set-Cookie", s.opts.cookie(s.opts.Name, "", -1, secure))
+			hdr.Add("Set-Cookie", s.opts.cookie(name, "", -1, secure))
+			markPrivate(hdr)
 		}
-		*prev = loadedSession{}
+		prev.id, prev.present, prev.invalid, prev.stored = "", 0, false, nil
 		return nil
 	}
 	old, id := prev.id, prev.id
+	if id != "" && !opts.renew && maps.Equal(stored, prev.stored) {
+		return nil // only the pending sign-ins changed
+	}
 	if id == "" || opts.renew {
 		id = newSessionID()
 	}
-	rec := SessionRecord{Values: values}
-	rec.Subject, rec.SID = tokenSubject(values[logto.StorageKeyIDToken])
+	rec := SessionRecord{Values: stored}
+	rec.Subject, rec.SID = tokenSubject(stored[logto.StorageKeyIDToken])
 	ttl := s.opts.MaxAge
 	if rec.Subject == "" {
-		// A signed-out session only holds pending sign-ins.
 		ttl = min(ttl, anonymousSessionTTL)
 	}
 	if err := s.store.Set(ctx, storeID(id), rec, ttl); err != nil {
-		return fmt.Errorf("logtohttp: session store: %w", err)
+		return fmt.Errorf("%w: %w", errSessionStore, err)
 	}
 	if old != "" && old != id {
 		if err := s.store.Delete(ctx, storeID(old)); err != nil {
-			return fmt.Errorf("logtohttp: session store: %w", err)
+			return fmt.Errorf("%w: %w", errSessionStore, err)
 		}
 	}
-	hdr.Add("Set-Cookie", s.opts.cookie(s.opts.Name, id, int(ttl/time.Second), secure))
-	*prev = loadedSession{values: values, id: id, present: 1}
+	hdr.Add("Set-Cookie", s.opts.cookie(name, id, int(ttl/time.Second), secure))
+	markPrivate(hdr)
+	prev.id, prev.present, prev.invalid, prev.stored = id, 1, false, stored
 	return nil
+}
+
+// savePending writes the cookie of pending sign-ins when they changed.
+func (s *ServerSessions) savePending(w http.ResponseWriter, r *http.Request, prev *loadedSession, pending map[string]string, opts saveOptions) error {
+	before := loadedSession{present: prev.pendingPresent, invalid: prev.pendingInvalid}
+	if len(pending) == 0 && before.present == 0 {
+		return nil
+	}
+	if len(pending) > 0 && !before.invalid && maps.Equal(pending, pendingPart(prev.values)) {
+		return nil
+	}
+	before.values = pendingPart(prev.values)
+	err := s.pending.save(w, r, &before, pending, opts)
+	if err != nil && !savedAnyway(err) {
+		return fmt.Errorf("logtohttp: pending sign-ins: %w", err)
+	}
+	prev.pendingPresent, prev.pendingInvalid = before.present, before.invalid
+	return nil
+}
+
+// splitPending separates the pending sign-ins from the values the store
+// keeps; it does not copy values when it holds none.
+func splitPending(values map[string]string) (stored, pending map[string]string) {
+	if !hasPending(values) {
+		return values, nil
+	}
+	stored = make(map[string]string, len(values))
+	pending = make(map[string]string, 2)
+	for k, v := range values {
+		if pendingKey(k) {
+			pending[k] = v
+		} else {
+			stored[k] = v
+		}
+	}
+	return stored, pending
+}
+
+func hasPending(values map[string]string) bool {
+	_, a := values[logto.StorageKeySignInSession]
+	_, b := values[storageKeyReturnTo]
+	return a || b
+}
+
+// pendingPart returns the pending sign-in values of values, nil if none.
+func pendingPart(values map[string]string) map[string]string {
+	if !hasPending(values) {
+		return nil
+	}
+	_, p := splitPending(values)
+	return p
 }
 
 // tokenSubject reads sub and sid from a stored ID token (verified when it

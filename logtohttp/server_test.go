@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gologto/logto"
 	"github.com/gologto/logto/logtotest"
 )
 
@@ -109,13 +111,15 @@ func TestServerSessionLifetime(t *testing.T) {
 	resp, err := b.Get(e.app.URL + "/sign-in")
 	require.NoError(t, err)
 	resp.Body.Close()
-	assert.Contains(t, resp.Header.Get("Set-Cookie"), "; Max-Age=3600;", "a pending sign-in lives one hour")
+	assert.Contains(t, setCookie(resp.Header, DefaultServerSessionName+"_pending"), "; Max-Age=3600;", "a pending sign-in lives one hour")
+	assert.Empty(t, setCookie(resp.Header, DefaultServerSessionName), "no session id before sign-in")
 	cb, err := e.idp.Authorize(resp.Header.Get("Location"), testUserID)
 	require.NoError(t, err)
 	resp, err = b.Get(cb)
 	require.NoError(t, err)
 	resp.Body.Close()
-	assert.Contains(t, resp.Header.Get("Set-Cookie"), fmt.Sprintf("; Max-Age=%d;", int(DefaultSessionMaxAge/time.Second)))
+	assert.Contains(t, setCookie(resp.Header, DefaultServerSessionName), fmt.Sprintf("; Max-Age=%d;", int(DefaultSessionMaxAge/time.Second)))
+	assert.Contains(t, setCookie(resp.Header, DefaultServerSessionName+"_pending"), "; Max-Age=0;", "the spent sign-in is cleared")
 }
 
 func TestMemorySessionStoreConcurrent(t *testing.T) {
@@ -147,10 +151,9 @@ func (e *env) sidCookie(c *http.Client) string {
 
 func TestServerSessionIDRenewedAtSignIn(t *testing.T) {
 	e := newEnv(t, envOptions{kind: "server"})
-	b := noRedirects(e.browser())
-	resp, err := b.Get(e.app.URL + "/sign-in?return_to=/protected/x")
-	require.NoError(t, err)
-	resp.Body.Close()
+	browser := e.browser()
+	b := noRedirects(browser)
+	e.signIn(browser, "")
 	before := e.sidCookie(b)
 	require.Len(t, before, sessionIDLen)
 	require.Equal(t, 1, e.store.Len())
@@ -159,6 +162,14 @@ func TestServerSessionIDRenewedAtSignIn(t *testing.T) {
 	_, ok, _ = e.store.Get(context.Background(), before)
 	require.False(t, ok, "never by the cookie value itself")
 
+	// Signing in again, while signed in: the pending sign-in is in its
+	// own cookie, the record unchanged until the callback.
+	resp, err := b.Get(e.app.URL + "/sign-in?return_to=/protected/x")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Empty(t, setCookie(resp.Header, DefaultServerSessionName))
+	assert.NotEmpty(t, setCookie(resp.Header, DefaultServerSessionName+"_pending"))
+	require.Equal(t, before, e.sidCookie(b))
 	cb, err := e.idp.Authorize(resp.Header.Get("Location"), testUserID)
 	require.NoError(t, err)
 	resp, err = b.Get(cb)
@@ -175,6 +186,7 @@ func TestServerSessionIDRenewedAtSignIn(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, testUserID, rec.Subject, "the record names its user")
 	assert.NotEmpty(t, rec.Values["idToken"])
+	assert.NotContains(t, rec.Values, logto.StorageKeySignInSession, "pending sign-ins never reach the store")
 
 	// The old id no longer signs anyone in.
 	r := request(http.MethodGet, "/api/x", DefaultServerSessionName+"="+before)
@@ -200,36 +212,24 @@ func TestServerSessionFixation(t *testing.T) {
 		strings.Repeat("!", sessionIDLen),
 	} {
 		b := e.browser()
-		u := e.app.URL
-		req, _ := http.NewRequest(http.MethodGet, u+"/sign-in", nil)
-		req.AddCookie(&http.Cookie{Name: DefaultServerSessionName, Value: planted})
-		resp, err := noRedirects(b).Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
+		u, _ := url.Parse(e.app.URL)
+		b.Jar.SetCookies(u, []*http.Cookie{{Name: DefaultServerSessionName, Value: planted}})
+		e.signIn(b, "")
 		got := e.sidCookie(b)
 		assert.NotEqual(t, planted, got)
 		assert.Len(t, got, sessionIDLen)
 	}
 
-	// An attacker's own live session id planted in the victim's browser
-	// is replaced at sign-in.
-	attacker := noRedirects(e.browser())
-	resp, err := attacker.Get(e.app.URL + "/sign-in")
-	require.NoError(t, err)
-	resp.Body.Close()
+	// An attacker's own signed-in session id planted in the victim's
+	// browser is replaced at sign-in.
+	attacker := e.browser()
+	e.signIn(attacker, "")
 	planted := e.sidCookie(attacker)
 	victim := e.browser()
-	req, _ := http.NewRequest(http.MethodGet, e.app.URL+"/sign-in", nil)
-	req.AddCookie(&http.Cookie{Name: DefaultServerSessionName, Value: planted})
-	resp, err = victim.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	u, _ := url.Parse(e.app.URL)
+	victim.Jar.SetCookies(u, []*http.Cookie{{Name: DefaultServerSessionName, Value: planted}})
+	e.signIn(victim, "")
 	assert.NotEqual(t, planted, e.sidCookie(victim))
-	r := request(http.MethodGet, "/api/x", DefaultServerSessionName+"="+planted)
-	w := newRecorder()
-	e.mux.ServeHTTP(w, r)
-	assert.Equal(t, http.StatusUnauthorized, w.Code, "the planted id did not become signed in")
 }
 
 // failingStore fails every call after fail is set.
@@ -263,13 +263,7 @@ func (f *failingStore) Set(ctx context.Context, id string, rec SessionRecord, tt
 
 func TestServerSessionStoreFailure(t *testing.T) {
 	store := &failingStore{MemorySessionStore: NewMemorySessionStore(0, 0)}
-	e := newEnv(t, envOptions{kind: "server", config: func(c *Config) {
-		var err error
-		c.Sessions, err = NewServerSessions(store, CookieOptions{})
-		if err != nil {
-			panic(err)
-		}
-	}})
+	e := newEnv(t, envOptions{kind: "server", store: func() SessionStore { return store }})
 	b := e.browser()
 	e.signIn(b, "")
 	store.mu.Lock()
@@ -279,7 +273,9 @@ func TestServerSessionStoreFailure(t *testing.T) {
 	// A store outage is an error page, not a signed-out user.
 	resp, body := e.get(b, "/api/x")
 	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
-	assert.Contains(t, body, "store is down")
+	assert.Contains(t, body, msgSession)
+	assert.NotContains(t, body, "store is down", "the detail is for the log")
+	assert.Contains(t, e.logs.String(), "store is down")
 	resp, body = e.get(noRedirects(b), "/sign-in")
 	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode, body)
 }
@@ -322,7 +318,7 @@ func TestEndUserSessions(t *testing.T) {
 	assert.True(t, signedIn("bob"))
 
 	assert.Error(t, sessions.EndUserSessions(ctx, "", ""))
-	plain, err := NewServerSessions(struct{ SessionStore }{e.store}, CookieOptions{})
+	plain, err := NewServerSessions(struct{ SessionStore }{e.store}, CookieOptions{Keys: [][]byte{testKey}})
 	require.NoError(t, err)
 	assert.ErrorContains(t, plain.EndUserSessions(ctx, "u", ""), "UserSessionDeleter")
 }

@@ -14,12 +14,16 @@ import (
 // data in a SessionStore). To keep sessions in Redis, SQL or another
 // database, implement SessionStore and use NewServerSessions.
 type SessionManager interface {
-	// load reads the session r carries. Missing, expired, tampered and
-	// foreign cookies load as an empty session with a nil error; an error
-	// means the backing store failed.
-	load(r *http.Request) (loadedSession, error)
+	// load reads the session r carries; secure is the Handler's default
+	// for the Secure attribute, which also selects the cookie names.
+	// Missing, expired, tampered and foreign cookies load as an empty
+	// session with a nil error; an error means the backing store failed.
+	load(r *http.Request, secure bool) (loadedSession, error)
 	// save writes values (nil or empty: end the session) as Set-Cookie
-	// headers of w, and to the store for server sessions.
+	// headers of w, and to the store for server sessions. An error that
+	// wraps errSaved means the session was written in full but with a
+	// problem the application should hear about; any other error means
+	// nothing was written.
 	save(w http.ResponseWriter, r *http.Request, prev *loadedSession, values map[string]string, opts saveOptions) error
 }
 
@@ -31,8 +35,15 @@ type loadedSession struct {
 	// id is the server-side session id, "" when the request carried none
 	// that names a live record.
 	id string
+	// stored are the values of the store's record (server sessions).
+	stored map[string]string
 	// present has bit i set when the request carried cookie chunk i.
 	present uint32
+	// pendingPresent and pendingInvalid describe the sealed cookie of
+	// pending sign-ins that server sessions keep beside the session id,
+	// as present and invalid do for the session's own cookies.
+	pendingPresent uint32
+	pendingInvalid bool
 	// invalid means the request carried cookies that could not be read
 	// (tampered, expired, unknown id): they are cleared on save.
 	invalid bool
@@ -84,7 +95,7 @@ func (s *session) ensureLoaded() error {
 		return s.loadErr
 	}
 	s.loaded = true
-	st, err := s.h.sessions.load(s.r)
+	st, err := s.h.sessions.load(s.r, s.h.secureCookies(s.r))
 	s.state = st
 	s.values = st.values
 	s.loadErr = err
@@ -200,20 +211,30 @@ func (s *session) commit(w http.ResponseWriter) error {
 		return nil
 	}
 	s.committed = true
-	if !s.loaded || s.loadErr != nil || (!s.dirty && !s.state.invalid) {
+	if !s.loaded || s.loadErr != nil || (!s.dirty && !s.state.invalid && !s.state.pendingInvalid) {
 		return nil
+	}
+	if _, ok := s.values[storageKeySignedInAt]; ok && s.values[logto.StorageKeyIDToken] == "" {
+		// The tokens are gone (sign-out, ended session): so is the user.
+		s.own()
+		delete(s.values, storageKeySignedInAt)
 	}
 	err := s.h.sessions.save(w, s.r, &s.state, s.values, saveOptions{secure: s.h.secureCookies(s.r), renew: s.renew})
 	s.dirty = false
 	s.owned = false // the saved map may now be shared with a store
+	if err != nil && savedAnyway(err) {
+		// Written, with a problem the application must hear about.
+		s.h.sessionProblem(s.r, err)
+		return nil
+	}
 	return err
 }
 
-// flush commits and logs a failure: used when the handler starts its
+// flush commits and reports a failure: used when the handler starts its
 // response, where an error can no longer change the status.
 func (s *session) flush(w http.ResponseWriter) {
 	if err := s.commit(w); err != nil {
-		s.h.logger.Error("logtohttp: saving the session failed", "error", err)
+		s.h.sessionProblem(s.r, err)
 	}
 }
 
