@@ -41,21 +41,16 @@ func (c *LogtoClient) FetchUserInfo(ctx context.Context) (UserInfo, error) {
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
-	body, status, err := c.core.do(req)
+	a, err := c.core.send(req)
 	if err != nil {
 		return UserInfo{}, wrapf(err, "user info request")
 	}
-	if oe := parseOAuthError(body, status, "userinfo"); oe != nil {
-		return UserInfo{}, oe
+	var ui userInfoAnswer
+	if err := decodeAnswer(a, "userinfo", &ui, func() bool { return ui.Error != nil }); err != nil {
+		return UserInfo{}, err
 	}
-	if status != http.StatusOK {
-		return UserInfo{}, &OAuthError{Code: "invalid_response", Description: "unexpected HTTP status", StatusCode: status, Endpoint: "userinfo"}
-	}
-	var info UserInfo
-	if err := json.Unmarshal(body, &info); err != nil {
-		return UserInfo{}, fmt.Errorf("%w: user info is not valid JSON: %w", ErrInvalidResponse, err)
-	}
-	info.raw = body
+	info := ui.UserInfo
+	info.raw = a.body
 	if strings.TrimSpace(info.Subject) == "" {
 		return UserInfo{}, fmt.Errorf("%w: user info has no sub", ErrInvalidResponse)
 	}
@@ -63,4 +58,11 @@ func (c *LogtoClient) FetchUserInfo(ctx context.Context) (UserInfo, error) {
 		return UserInfo{}, fmt.Errorf("%w: user info is about another user than the ID token", ErrSubjectMismatch)
 	}
 	return info, nil
+}
+
+// userInfoAnswer is a user info body decoded in one pass with its error
+// member, if any (see decodeAnswer).
+type userInfoAnswer struct {
+	UserInfo
+	Error json.RawMessage `json:"error"`
 }
