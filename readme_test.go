@@ -153,7 +153,7 @@ func exportData(t *testing.T, paths []string) map[string]string {
 	for {
 		var p struct {
 			ImportPath, Export string
-			Error          *struct{ Err string }
+			Error              *struct{ Err string }
 		}
 		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
 			break
