@@ -2,7 +2,6 @@ package reallogto
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -157,8 +156,8 @@ func (f *fakeTarget) newApp(t *testing.T, spec appSpec) app {
 	return a
 }
 
-// signIn follows the fake's redirects and answers its sign-in page with
-// the username.
+// signIn follows the fake's redirects and answers its sign-in page (a
+// form on whichever screen the request asked for) with the username.
 func (f *fakeTarget) signIn(t *testing.T, b *browser, authURL string, u user) string {
 	t.Helper()
 	loc := authURL
@@ -166,13 +165,11 @@ func (f *fakeTarget) signIn(t *testing.T, b *browser, authURL string, u user) st
 		if hops > 0 && !sameOrigin(loc, f.srv.URL()) {
 			return loc
 		}
-		lu, err := url.Parse(loc)
-		require.NoError(t, err)
-		var p page
-		if lu.Path == "/sign-in" {
-			p = b.postForm(f.srv.URL()+"/sign-in", url.Values{"uid": {lu.Query().Get("uid")}, "username": {u.Username}})
-		} else {
-			p = b.get(loc)
+		p := b.get(loc)
+		if p.status == http.StatusOK {
+			action, form := parseForm(t, p)
+			form.Set("username", u.Username)
+			p = b.postForm(action, form)
 		}
 		require.Contains(t, []int{http.StatusFound, http.StatusSeeOther}, p.status, "%s", p)
 		loc = p.location
