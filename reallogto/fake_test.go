@@ -35,7 +35,10 @@ const (
 
 func newFakeTarget(t *testing.T) *fakeTarget {
 	t.Helper()
-	srv := logtotest.NewServer(t, logtotest.WithWallClock(), logtotest.WithStartTime(time.Now()), logtotest.WithLoginPage())
+	srv := logtotest.NewServer(t, logtotest.WithWallClock(), logtotest.WithLoginPage())
+	// Exactly the test's clock (the start time alone would lag by the
+	// server's set-up), as the real server shares the machine's clock.
+	srv.SetNow(time.Now())
 	srv.AddResource(logtotest.Resource{Indicator: apiIndicator, Scopes: []string{readData, writeData}})
 	srv.AddOrganizationRole(orgMemberRole, orgScope)
 	srv.AddOrganizationRoleResourceScopes(orgMemberRole, apiIndicator, readData)
