@@ -12,12 +12,14 @@
 #
 # Back-channel logout: this script picks a free loopback port for the
 # suite's logout-token receiver and exports INTEROP_BACKCHANNEL_ADDR
-# (127.0.0.1:<port>, where TestBackchannelLogout listens) and
+# (127.0.0.1:<port>, where TestBackchannelLogout and the key tests listen,
+# one after the other) and
 # BACKCHANNEL_LOGOUT_URI (http://127.0.0.1:<port>/backchannel-logout, which
 # run.sh passes to the provider as web-app's back-channel logout URI).
 # Values already set in the environment are kept.
 #
-# Needs Go, Node.js 20.19+ and npm.
+# Needs Go 1.24+, Node.js 20.19+ and npm. A run takes about 15 s once the
+# dependencies are installed (real-time token and key tests, interop/README.md).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
