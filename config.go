@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gologto/logto/internal/httpx"
+	"github.com/gologto/logto/internal/jwks"
 	"github.com/gologto/logto/internal/oidcmeta"
 	"github.com/gologto/logto/internal/randx"
 )
@@ -53,8 +54,12 @@ const (
 	DefaultLeeway              = time.Minute
 	DefaultEarlyExpiry         = time.Minute
 	DefaultTransactionTTL      = 10 * time.Minute
-	DefaultJWKSRefreshCooldown = time.Minute
-	DefaultMaxResponseBytes    = httpx.DefaultMaxBody
+	DefaultJWKSRefreshCooldown = jwks.DefaultRefreshCooldown
+	// DefaultJWKSMaxAge is the longest the key set is held before it is
+	// refetched (a shorter Cache-Control max-age of the JWKS response
+	// wins, down to one minute), so that a key Logto removed is refused.
+	DefaultJWKSMaxAge       = jwks.DefaultMaxAge
+	DefaultMaxResponseBytes = httpx.DefaultMaxBody
 	// DefaultMaxPendingSignIns bounds how many sign-ins may be pending in
 	// one session (tabs); the oldest is dropped beyond it.
 	DefaultMaxPendingSignIns = 5
@@ -70,6 +75,7 @@ type settings struct {
 	earlyExpiry      time.Duration
 	transactionTTL   time.Duration
 	jwksCooldown     time.Duration
+	jwksMaxAge       time.Duration
 	maxBody          int64
 	maxPending       int
 	insecureHTTP     bool
@@ -87,6 +93,7 @@ func defaultSettings() settings {
 		earlyExpiry:      DefaultEarlyExpiry,
 		transactionTTL:   DefaultTransactionTTL,
 		jwksCooldown:     DefaultJWKSRefreshCooldown,
+		jwksMaxAge:       DefaultJWKSMaxAge,
 		maxBody:          DefaultMaxResponseBytes,
 		maxPending:       DefaultMaxPendingSignIns,
 		userAgent:        "gologto",
@@ -119,9 +126,19 @@ func WithEarlyExpiry(d time.Duration) Option { return func(s *settings) { s.earl
 func WithTransactionTTL(d time.Duration) Option { return func(s *settings) { s.transactionTTL = d } }
 
 // WithJWKSRefreshCooldown sets the least time between two JWKS refetches
-// caused by tokens with unknown key ids. Default one minute.
+// caused by tokens with unknown key ids (the first fetch does not count),
+// and between retries after a failed key fetch. Default one minute.
 func WithJWKSRefreshCooldown(d time.Duration) Option {
 	return func(s *settings) { s.jwksCooldown = d }
+}
+
+// WithJWKSMaxAge sets the longest the JWKS is held before it is fetched
+// again, so that a key Logto removed stops verifying. A shorter
+// Cache-Control max-age of the JWKS response wins, but not below one
+// minute (Logto sends max-age=0). If the refetch fails, the held keys are
+// used for up to an hour more. Default ten minutes; at most 24 hours.
+func WithJWKSMaxAge(d time.Duration) Option {
+	return func(s *settings) { s.jwksMaxAge = d }
 }
 
 // WithMaxResponseBytes caps every response body read from Logto. A larger
@@ -170,7 +187,7 @@ func (c LogtoConfig) validate(s *settings) (LogtoConfig, error) {
 // validateEndpoint checks a Logto endpoint and the option values, and
 // returns the endpoint without trailing slash.
 func validateEndpoint(raw string, s *settings) (string, error) {
-	if s.leeway < 0 || s.earlyExpiry < 0 || s.transactionTTL <= 0 || s.jwksCooldown < 0 || s.maxBody <= 0 || s.now == nil {
+	if s.leeway < 0 || s.earlyExpiry < 0 || s.transactionTTL <= 0 || s.jwksCooldown < 0 || s.jwksMaxAge <= 0 || s.jwksMaxAge > jwks.MaxAgeCeiling || s.maxBody <= 0 || s.now == nil {
 		return "", fmt.Errorf("%w: option values out of range", ErrInvalidConfig)
 	}
 	endpoint := strings.TrimRight(strings.TrimSpace(raw), "/")

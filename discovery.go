@@ -62,7 +62,10 @@ func (c *core) discover(ctx context.Context) (*providerMeta, error) {
 	if len(m.algs) == 0 {
 		return nil, fmt.Errorf("%w: no supported ID token signing algorithm (asymmetric algorithms only)", ErrDiscovery)
 	}
-	m.keys = jwks.New(m.JWKSURI, c.http, c.set.maxBody, c.set.jwksCooldown, c.set.now)
+	m.keys = jwks.New(jwks.Config{
+		URL: m.JWKSURI, Client: c.http, MaxBody: c.set.maxBody,
+		Cooldown: c.set.jwksCooldown, MaxAge: c.set.jwksMaxAge, Now: c.set.now,
+	})
 	m.verifier = oidc.NewVerifier(m.Issuer, keySetWithCause{m.keys}, &oidc.Config{
 		ClientID:             c.cfg.AppId,
 		SupportedSigningAlgs: m.algs,

@@ -1,62 +1,42 @@
 package apiauth
 
 import (
-	"sync"
 	"time"
+
+	"github.com/gologto/logto/internal/ttlcache"
 )
 
 // tokenCache holds verified tokens by the SHA-256 of their text until they
-// expire. It is bounded: a full cache first drops expired entries, then an
-// arbitrary one.
+// expire. It is bounded, and each insertion costs the same however full it
+// is: a full cache drops the entry expiring soonest (expired ones first).
 type tokenCache struct {
-	mu    sync.RWMutex
-	m     map[[32]byte]cacheEntry
-	limit int
+	c *ttlcache.Cache[[32]byte, *Claims] // nil when disabled
 }
 
-type cacheEntry struct {
-	claims *Claims
-	until  time.Time
+func newTokenCache(limit int) tokenCache {
+	if limit <= 0 {
+		return tokenCache{}
+	}
+	return tokenCache{ttlcache.New[[32]byte, *Claims](limit)}
 }
 
-func (c *tokenCache) get(key [32]byte, now time.Time) (*Claims, bool) {
-	if c.limit < 0 {
+func (c tokenCache) get(key [32]byte, now time.Time) (*Claims, bool) {
+	if c.c == nil {
 		return nil, false
 	}
-	c.mu.RLock()
-	e, ok := c.m[key]
-	c.mu.RUnlock()
-	if !ok || !now.Before(e.until) {
-		return nil, false
-	}
-	return e.claims, true
+	return c.c.Get(key, now)
 }
 
-func (c *tokenCache) put(key [32]byte, claims *Claims, until, now time.Time) {
-	if c.limit <= 0 {
-		return
+func (c tokenCache) put(key [32]byte, claims *Claims, until, now time.Time) {
+	if c.c != nil {
+		c.c.Put(key, claims, until, now)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= c.limit {
-		for k, e := range c.m {
-			if !now.Before(e.until) {
-				delete(c.m, k)
-			}
-		}
-		for k := range c.m {
-			if len(c.m) < c.limit {
-				break
-			}
-			delete(c.m, k)
-		}
-	}
-	c.m[key] = cacheEntry{claims: claims, until: until}
 }
 
 // CacheLen reports how many verified tokens the cache holds.
 func (v *Verifier) CacheLen() int {
-	v.cache.mu.RLock()
-	defer v.cache.mu.RUnlock()
-	return len(v.cache.m)
+	if v.cache.c == nil {
+		return 0
+	}
+	return v.cache.c.Len()
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gologto/logto/internal/jwks"
 	"github.com/gologto/logto/internal/tenant"
 )
 
@@ -36,8 +37,15 @@ type Config struct {
 	// negative disables it.
 	CacheSize int
 	// JWKSRefreshCooldown is the least time between two key refetches
-	// caused by unknown key ids; default 1 min.
+	// caused by unknown key ids (the first fetch does not count), and
+	// between retries after a failed discovery or key fetch; default 1 min.
 	JWKSRefreshCooldown time.Duration
+	// JWKSMaxAge is the longest the tenant's key set is held before it is
+	// fetched again, so that a key Logto removed is refused; a shorter
+	// Cache-Control max-age of the JWKS response wins, but not below one
+	// minute (Logto sends max-age=0). If the refetch fails, the held keys
+	// are used for up to an hour more. Default 10 min, at most 24 h.
+	JWKSMaxAge time.Duration
 	// Now replaces time.Now, for tests.
 	Now func() time.Time
 	// Realm is sent in WWW-Authenticate; default the Audience.
@@ -64,7 +72,10 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		cfg.Leeway = time.Minute
 	}
 	if cfg.JWKSRefreshCooldown == 0 {
-		cfg.JWKSRefreshCooldown = time.Minute
+		cfg.JWKSRefreshCooldown = jwks.DefaultRefreshCooldown
+	}
+	if cfg.JWKSMaxAge == 0 {
+		cfg.JWKSMaxAge = jwks.DefaultMaxAge
 	}
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = 10000
@@ -78,14 +89,20 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.Leeway < 0 || cfg.JWKSRefreshCooldown < 0 {
 		return nil, errors.New("apiauth: Leeway and JWKSRefreshCooldown must not be negative")
 	}
-	t, err := tenant.New(cfg.Endpoint, cfg.HTTPClient, cfg.InsecureAllowHTTP, cfg.JWKSRefreshCooldown, cfg.Now)
+	if cfg.JWKSMaxAge < 0 || cfg.JWKSMaxAge > jwks.MaxAgeCeiling {
+		return nil, fmt.Errorf("apiauth: JWKSMaxAge must be positive and at most %s", jwks.MaxAgeCeiling)
+	}
+	t, err := tenant.New(tenant.Config{
+		Endpoint: cfg.Endpoint, HTTPClient: cfg.HTTPClient, AllowHTTP: cfg.InsecureAllowHTTP,
+		Cooldown: cfg.JWKSRefreshCooldown, MaxAge: cfg.JWKSMaxAge, Now: cfg.Now,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("apiauth: %w", err)
 	}
 	return &Verifier{
 		cfg:    cfg,
 		tenant: t,
-		cache:  tokenCache{limit: cfg.CacheSize, m: map[[32]byte]cacheEntry{}},
+		cache:  newTokenCache(cfg.CacheSize),
 	}, nil
 }
 

@@ -234,22 +234,25 @@ func TestCacheAndKeyFetches(t *testing.T) {
 	assert.Equal(t, 1, srv.RequestCount(logtotest.EndpointDiscovery))
 	assert.Equal(t, 1, srv.RequestCount(logtotest.EndpointJWKS))
 
-	// A cached token still expires.
+	// A cached token still expires. Two hours on, the key set is past its
+	// maximum age: verifying refetches it once.
 	srv.Advance(2 * time.Hour)
 	_, err := v.Verify(ctx, tok)
 	assert.ErrorIs(t, err, apiauth.ErrInvalidToken)
+	assert.Equal(t, 2, srv.RequestCount(logtotest.EndpointJWKS))
 
 	// Key rotation: a token with the new kid triggers one refetch, the
 	// cooldown stops a flood of unknown kids from refetching again.
 	srv.RotateKey()
 	_, err = v.Verify(ctx, accessToken(srv, nil))
 	require.NoError(t, err)
-	assert.Equal(t, 2, srv.RequestCount(logtotest.EndpointJWKS))
+	assert.Equal(t, 3, srv.RequestCount(logtotest.EndpointJWKS))
 	for i := 0; i < 5; i++ {
 		_, err = v.Verify(ctx, accessToken(srv, func(h, c map[string]any) { h["kid"] = "unknown-kid"; c["jti"] = fmt.Sprint(i) }))
 		assert.ErrorIs(t, err, apiauth.ErrInvalidToken)
 	}
-	assert.Equal(t, 2, srv.RequestCount(logtotest.EndpointJWKS), "no refetch within the cooldown")
+	assert.Equal(t, 3, srv.RequestCount(logtotest.EndpointJWKS), "no refetch within the cooldown")
+	assert.Equal(t, 1, srv.RequestCount(logtotest.EndpointDiscovery))
 }
 
 func TestCacheIsBounded(t *testing.T) {
@@ -263,14 +266,24 @@ func TestCacheIsBounded(t *testing.T) {
 	}
 }
 
+// TestKeysUnavailableIs503: a failed discovery answers 503; until the
+// cooldown has passed every request is answered so without asking Logto
+// again (no amplification of forged tokens), then discovery is retried.
 func TestKeysUnavailableIs503(t *testing.T) {
 	srv := logtotest.NewServer(t)
 	v := newVerifier(t, srv, nil)
 	srv.FailNext(logtotest.EndpointDiscovery, http.StatusBadGateway, "down")
 	w := call(protected(v), "Bearer "+accessToken(srv, nil))
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+	for i := 0; i < 10; i++ {
+		_, err := v.Verify(context.Background(), accessToken(srv, func(h, c map[string]any) { c["jti"] = fmt.Sprint(i) }))
+		require.ErrorIs(t, err, apiauth.ErrUnavailable)
+	}
+	assert.Equal(t, 1, srv.RequestCount(logtotest.EndpointDiscovery), "no retry within the cooldown")
+	srv.Advance(time.Minute)
 	_, err := v.Verify(context.Background(), accessToken(srv, nil))
-	require.NoError(t, err, "the next request retries discovery")
+	require.NoError(t, err, "retried after the cooldown")
+	assert.Equal(t, 2, srv.RequestCount(logtotest.EndpointDiscovery))
 }
 
 func TestNewVerifierValidates(t *testing.T) {

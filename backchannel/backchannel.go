@@ -16,11 +16,12 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/gologto/logto"
+	"github.com/gologto/logto/internal/jwks"
 	"github.com/gologto/logto/internal/tenant"
+	"github.com/gologto/logto/internal/ttlcache"
 )
 
 // EventType is the member a logout token's events claim must hold.
@@ -45,8 +46,21 @@ type Config struct {
 	MaxAge time.Duration
 	// Now replaces time.Now, for tests.
 	Now func() time.Time
-	// JWKSRefreshCooldown is the least time between key refetches (default 1 min).
+	// JWKSRefreshCooldown is the least time between key refetches for
+	// unknown key ids (the first fetch does not count), and between
+	// retries after a failed discovery or key fetch (default 1 min).
 	JWKSRefreshCooldown time.Duration
+	// JWKSMaxAge is the longest the tenant's key set is held before it is
+	// fetched again, so that a key Logto removed is refused; a shorter
+	// Cache-Control max-age of the JWKS response wins, but not below one
+	// minute. If the refetch fails, the held keys are used for up to an
+	// hour more. Default 10 min, at most 24 h.
+	JWKSMaxAge time.Duration
+	// ReplayCacheSize bounds how many jti values are remembered to refuse
+	// a replayed logout token (default 100000). When every one is still
+	// live, the one expiring soonest is forgotten: a flood of genuine
+	// logout tokens must not make later ones be refused.
+	ReplayCacheSize int
 	// InsecureAllowHTTP allows a plain-http Endpoint that is not loopback.
 	InsecureAllowHTTP bool
 }
@@ -73,12 +87,13 @@ type Handler struct {
 	cfg    Config
 	tenant *tenant.Tenant
 
-	mu   sync.Mutex
-	seen map[string]time.Time // jti → when it may be forgotten
+	// seen holds the jti of each accepted token until the token can no
+	// longer be accepted.
+	seen *ttlcache.Cache[string, struct{}]
 }
 
-// maxSeen bounds the replay cache.
-const maxSeen = 100000
+// DefaultReplayCacheSize is the default of Config.ReplayCacheSize.
+const DefaultReplayCacheSize = 100000
 
 // NewHandler checks cfg and returns a Handler. No request is made until
 // the first logout token arrives.
@@ -96,13 +111,30 @@ func NewHandler(cfg Config) (*Handler, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.JWKSRefreshCooldown == 0 {
-		cfg.JWKSRefreshCooldown = time.Minute
+		cfg.JWKSRefreshCooldown = jwks.DefaultRefreshCooldown
 	}
-	t, err := tenant.New(cfg.Endpoint, cfg.HTTPClient, cfg.InsecureAllowHTTP, cfg.JWKSRefreshCooldown, cfg.Now)
+	if cfg.JWKSMaxAge == 0 {
+		cfg.JWKSMaxAge = jwks.DefaultMaxAge
+	}
+	if cfg.ReplayCacheSize == 0 {
+		cfg.ReplayCacheSize = DefaultReplayCacheSize
+	}
+	switch {
+	case cfg.Leeway < 0 || cfg.MaxAge < 0 || cfg.JWKSRefreshCooldown < 0:
+		return nil, errors.New("backchannel: Leeway, MaxAge and JWKSRefreshCooldown must not be negative")
+	case cfg.JWKSMaxAge < 0 || cfg.JWKSMaxAge > jwks.MaxAgeCeiling:
+		return nil, fmt.Errorf("backchannel: JWKSMaxAge must be positive and at most %s", jwks.MaxAgeCeiling)
+	case cfg.ReplayCacheSize < 0:
+		return nil, errors.New("backchannel: ReplayCacheSize must not be negative")
+	}
+	t, err := tenant.New(tenant.Config{
+		Endpoint: cfg.Endpoint, HTTPClient: cfg.HTTPClient, AllowHTTP: cfg.InsecureAllowHTTP,
+		Cooldown: cfg.JWKSRefreshCooldown, MaxAge: cfg.JWKSMaxAge, Now: cfg.Now,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("backchannel: %w", err)
 	}
-	return &Handler{cfg: cfg, tenant: t, seen: map[string]time.Time{}}, nil
+	return &Handler{cfg: cfg, tenant: t, seen: ttlcache.New[string, struct{}](cfg.ReplayCacheSize)}, nil
 }
 
 // ServeHTTP answers 200 after a verified logout token was handled, and 400
@@ -159,38 +191,25 @@ func (h *Handler) Handle(ctx context.Context, token string) error {
 		return fmt.Errorf("%w: jti already used", ErrInvalidLogoutToken)
 	}
 	if err := h.cfg.OnLogout(ctx, c.Subject, c.SessionID); err != nil {
-		h.mu.Lock()
-		delete(h.seen, c.JWTID)
-		h.mu.Unlock()
+		h.seen.Delete(c.JWTID)
 		return fmt.Errorf("backchannel: OnLogout: %w", err)
 	}
 	return nil
 }
 
 // reserve records c's jti until the token can no longer be accepted, and
-// reports false when it is already recorded.
+// reports false when it is already recorded. A full cache forgets expired
+// jtis first, then the live one expiring soonest: refusing a genuine
+// logout token would leave a user signed in, while forgetting a jti only
+// lets that one logout be replayed until it expires, which ends the same
+// sessions again.
 func (h *Handler) reserve(c *Claims, now time.Time) bool {
 	until := c.IssuedAt.Time().Add(h.cfg.MaxAge + h.cfg.Leeway)
 	if exp := c.Expiry.Time().Add(h.cfg.Leeway); c.Expiry != 0 && exp.After(until) {
 		until = exp
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if u, ok := h.seen[c.JWTID]; ok && now.Before(u) {
-		return false
-	}
-	if len(h.seen) >= maxSeen {
-		for k, u := range h.seen {
-			if !now.Before(u) {
-				delete(h.seen, k)
-			}
-		}
-		if len(h.seen) >= maxSeen {
-			return false // flooded with live tokens: refuse rather than forget
-		}
-	}
-	h.seen[c.JWTID] = until
-	return true
+	added, _ := h.seen.Add(c.JWTID, struct{}{}, until, now)
+	return added
 }
 
 // Verify checks a logout token as Back-Channel Logout 1.0 §2.6 requires:

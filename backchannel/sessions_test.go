@@ -43,6 +43,9 @@ func newSessionApp(t *testing.T) *sessionApp {
 	a.srv.AddApp(logtotest.App{
 		ID: "web-app", Secret: "s", Type: logtotest.AppTraditional,
 		RedirectURIs: []string{a.base + "/callback"}, BackchannelLogoutURI: a.base + "/backchannel-logout",
+		// sid is in ID and logout tokens only when the app requires the
+		// logout session, as in Logto.
+		BackchannelLogoutSessionRequired: true,
 	})
 	a.srv.AddUser(logtotest.User{ID: "u1", Name: "Ada"})
 	a.srv.SetAutoLogin("u1")

@@ -73,7 +73,7 @@ func FuzzVerifySignature(f *testing.F) {
 	for _, s := range []string{sign("k1"), sign(""), sign("other"), "eyJhbGciOiJub25lIn0.e30.", "a.b.c", ""} {
 		f.Add(s)
 	}
-	ks := New("https://keys.test/jwks", &http.Client{Transport: fixedJWKS(set)}, 1<<20, time.Minute, time.Now)
+	ks := New(Config{URL: "https://keys.test/jwks", Client: &http.Client{Transport: fixedJWKS(set)}, MaxBody: 1 << 20, Cooldown: time.Minute})
 	f.Fuzz(func(t *testing.T, token string) {
 		payload, err := ks.VerifySignature(context.Background(), token)
 		if err != nil {

@@ -1,12 +1,22 @@
 // Package jwks keeps a provider's JSON Web Key Set and verifies JWS
-// signatures with it. Keys are fetched once and refetched only when a token
-// names a key id the set does not hold, at most once per cooldown, with one
-// fetch in flight however many callers wait for it.
+// signatures with it.
+//
+// The set is fetched on first use and fetched again:
+//   - when it is older than its maximum age, so that a key the provider
+//     removed stops verifying (the age honours the response's
+//     Cache-Control max-age within bounds, see lifetime.go);
+//   - when a token names a key id the set does not hold (the provider
+//     rotated its keys), unless such a refetch already ran within the
+//     cooldown: a flood of forged key ids costs one fetch per cooldown.
+//
+// A failed fetch is retried at most once per cooldown; meanwhile the held
+// keys keep working up to StaleGrace past their maximum age. One fetch is
+// in flight at a time, and each caller waits only as long as its own
+// context allows.
 package jwks
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,8 +24,6 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-
-	"github.com/gologto/logto/internal/httpx"
 )
 
 // Algorithms lists the asymmetric JWS algorithms the SDK can verify. HMAC
@@ -27,24 +35,77 @@ var Algorithms = []jose.SignatureAlgorithm{
 	jose.EdDSA,
 }
 
+// Defaults and bounds of the key set's timing, shared by every package of
+// the SDK that holds a key set.
+const (
+	// DefaultRefreshCooldown is the least time between two refetches
+	// caused by unknown key ids, and between retries after a failure.
+	DefaultRefreshCooldown = time.Minute
+	// DefaultMaxAge is how long a key set is held when the JWKS response
+	// names no shorter Cache-Control max-age. Ten minutes bounds how long
+	// a removed key is still trusted at the cost of one small request per
+	// ten minutes, the lifetime common JWKS caches use.
+	DefaultMaxAge = 10 * time.Minute
+	// MaxAgeFloor is the shortest lifetime a JWKS response's Cache-Control
+	// can give the set: Logto answers "no-cache, max-age=0", which would
+	// otherwise mean a fetch per token. A configured MaxAge below it wins.
+	MaxAgeFloor = time.Minute
+	// MaxAgeCeiling is the longest MaxAge that may be configured: a key
+	// removed from the provider's set is refused within a day at worst.
+	MaxAgeCeiling = 24 * time.Hour
+	// StaleGrace is how long past its maximum age a key set is still used
+	// while refetching it fails (the provider is down). After it,
+	// verification fails closed until a fetch succeeds.
+	StaleGrace = time.Hour
+)
+
 // ErrNoKey means no key of the set verifies the token's signature.
 var ErrNoKey = errors.New("no matching key verifies the signature")
 
+// Config describes a key set.
+type Config struct {
+	// URL is the provider's jwks_uri.
+	URL string
+	// Client makes the requests; it should not follow redirects.
+	Client *http.Client
+	// MaxBody caps the response body.
+	MaxBody int64
+	// Cooldown is the least time between two refetches caused by unknown
+	// key ids, and between retries after a failed fetch. Zero disables
+	// both limits.
+	Cooldown time.Duration
+	// MaxAge is the longest the set is held before it is fetched again;
+	// a shorter Cache-Control max-age of the response wins (not below
+	// MaxAgeFloor). Zero means DefaultMaxAge.
+	MaxAge time.Duration
+	// Now is the clock.
+	Now func() time.Time
+}
+
 // KeySet is safe for concurrent use.
 type KeySet struct {
-	url      string
-	client   *http.Client
-	maxBody  int64
-	cooldown time.Duration
-	now      func() time.Time
+	cfg Config
 
-	mu        sync.Mutex
-	keys      []jose.JSONWebKey
-	fetchedAt time.Time // last fetch attempt, zero before the first
-	inflight  *fetch
+	mu sync.Mutex
+	// keys are those of the last successful fetch, number keysFrom, held
+	// until expires.
+	keys     []jose.JSONWebKey
+	keysFrom uint64
+	expires  time.Time
+	// started counts the fetches begun so far; a caller remembers it to
+	// tell a fetch begun after it looked from an older one.
+	started uint64
+	// refetchedAt is when the last refetch for an unknown key id began
+	// (zero if none did): the cooldown counts from it.
+	refetchedAt time.Time
+	// failedAt and lastErr describe the last fetch if it failed.
+	failedAt time.Time
+	lastErr  error
+	inflight *fetch
 }
 
 type fetch struct {
+	seq  uint64
 	done chan struct{}
 	err  error
 	// abandoned: the fetch failed because the context of the caller that
@@ -52,10 +113,15 @@ type fetch struct {
 	abandoned bool
 }
 
-// New returns a KeySet reading url with client. cooldown is the least time
-// between two refetches; now is the clock.
-func New(url string, client *http.Client, maxBody int64, cooldown time.Duration, now func() time.Time) *KeySet {
-	return &KeySet{url: url, client: client, maxBody: maxBody, cooldown: cooldown, now: now}
+// New returns a KeySet for cfg. It makes no request until first used.
+func New(cfg Config) *KeySet {
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = DefaultMaxAge
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &KeySet{cfg: cfg}
 }
 
 // VerifySignature implements go-oidc's KeySet: it checks raw's signature
@@ -71,40 +137,45 @@ func (k *KeySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 		return nil, errors.New("JWS must carry exactly one signature")
 	}
 	h := jws.Signatures[0].Header
-	keys, fetchedAt := k.snapshot()
-	if fetchedAt.IsZero() {
-		if err := k.refresh(ctx, time.Time{}); err != nil {
-			return nil, err
-		}
-		keys, fetchedAt = k.snapshot()
+	keys, seen, err := k.current(ctx)
+	if err != nil {
+		return nil, err
 	}
 	payload, found, err := verifyWith(jws, h, keys)
 	if err == nil {
 		return payload, nil
 	}
 	// An unknown key id (or a failure with no kid) may mean the provider
-	// rotated its keys: refetch, unless we did so within the cooldown.
+	// rotated its keys: refetch, unless that was done within the cooldown.
 	if found && h.KeyID != "" {
 		return nil, err
 	}
-	if rerr := k.refresh(ctx, fetchedAt); rerr != nil {
+	if rerr := k.update(ctx, seen, true); rerr != nil {
 		return nil, fmt.Errorf("%w (refetching keys: %w)", err, rerr)
 	}
-	keys, _ = k.snapshot()
+	keys, _ = k.held()
 	payload, _, err = verifyWith(jws, h, keys)
 	return payload, err
 }
 
-// Keys returns a copy of the keys held now.
+// Keys returns a copy of the keys held now, fresh or not.
 func (k *KeySet) Keys() []jose.JSONWebKey {
-	keys, _ := k.snapshot()
+	keys, _ := k.held()
 	return append([]jose.JSONWebKey(nil), keys...)
 }
 
-func (k *KeySet) snapshot() ([]jose.JSONWebKey, time.Time) {
+// Expires reports when the held keys pass their maximum age (zero before
+// the first successful fetch).
+func (k *KeySet) Expires() time.Time {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.keys, k.fetchedAt
+	return k.expires
+}
+
+func (k *KeySet) held() ([]jose.JSONWebKey, uint64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.keys, k.started
 }
 
 // verifyWith tries the candidate keys. found reports whether a key with the
@@ -128,107 +199,4 @@ func verifyWith(jws *jose.JSONWebSignature, h jose.Header, keys []jose.JSONWebKe
 		return nil, false, fmt.Errorf("%w: unknown key id %q", ErrNoKey, h.KeyID)
 	}
 	return nil, found, ErrNoKey
-}
-
-// refresh refetches the key set unless another fetch began after seen, or
-// the last one is younger than the cooldown. Concurrent callers share one
-// request; each waits only as long as its own context allows. A fetch
-// abandoned by the context of the caller that started it does not start
-// the cooldown, and the callers still waiting fetch again with theirs.
-func (k *KeySet) refresh(ctx context.Context, seen time.Time) error {
-	for {
-		k.mu.Lock()
-		if f := k.inflight; f != nil {
-			k.mu.Unlock()
-			err := wait(ctx, f)
-			// ctx.Err() == nil means wait saw f.done, so f is final.
-			if err != nil && ctx.Err() == nil && f.abandoned {
-				continue
-			}
-			return err
-		}
-		if !k.fetchedAt.IsZero() && (k.fetchedAt.After(seen) || k.now().Sub(k.fetchedAt) < k.cooldown) {
-			k.mu.Unlock()
-			return nil
-		}
-		f := &fetch{done: make(chan struct{})}
-		k.inflight = f
-		k.mu.Unlock()
-
-		keys, err := k.get(ctx)
-
-		k.mu.Lock()
-		f.abandoned = err != nil && ctx.Err() != nil
-		if !f.abandoned {
-			k.fetchedAt = k.now()
-		}
-		if err == nil {
-			k.keys = keys
-		}
-		k.inflight = nil
-		f.err = err
-		close(f.done)
-		k.mu.Unlock()
-		return err
-	}
-}
-
-func wait(ctx context.Context, f *fetch) error {
-	select {
-	case <-f.done:
-		return f.err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (k *KeySet) get(ctx context.Context) ([]jose.JSONWebKey, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
-	if err != nil {
-		return nil, fmt.Errorf("fetch JWKS: %w", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := k.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetch JWKS: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := httpx.ReadBounded(resp.Body, k.maxBody)
-	if err != nil {
-		return nil, fmt.Errorf("fetch JWKS: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch JWKS: unexpected HTTP status %d", resp.StatusCode)
-	}
-	return Parse(body)
-}
-
-// Parse decodes a JWKS document, keeping the public signing keys it can
-// use and skipping malformed or unsupported ones. A document with no usable
-// key is an error.
-func Parse(body []byte) ([]jose.JSONWebKey, error) {
-	var doc struct {
-		Keys []json.RawMessage `json:"keys"`
-	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, fmt.Errorf("decode JWKS: %w", err)
-	}
-	keys := make([]jose.JSONWebKey, 0, len(doc.Keys))
-	for _, raw := range doc.Keys {
-		var key jose.JSONWebKey
-		if err := key.UnmarshalJSON(raw); err != nil || !key.Valid() {
-			continue
-		}
-		if !key.IsPublic() {
-			key = key.Public()
-			if !key.Valid() {
-				continue
-			}
-		}
-		keys = append(keys, key)
-	}
-	if len(keys) == 0 {
-		return nil, errors.New("decode JWKS: no usable key")
-	}
-	return keys, nil
 }

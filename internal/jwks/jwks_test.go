@@ -60,11 +60,19 @@ func (k keyPair) sign(t *testing.T, payload string, withKid bool) string {
 // jwksServer serves the public keys it holds and counts fetches.
 type jwksServer struct {
 	*httptest.Server
-	mu    sync.Mutex
-	keys  []jose.JSONWebKey
-	hits  atomic.Int64
-	fail  atomic.Bool
-	delay chan struct{}
+	mu           sync.Mutex
+	keys         []jose.JSONWebKey
+	cacheControl string // the Cache-Control header of each answer, if any
+	hits         atomic.Int64
+	fail         atomic.Bool
+	delay        chan struct{}
+}
+
+// setKeys replaces the published keys.
+func (s *jwksServer) setKeys(keys ...jose.JSONWebKey) {
+	s.mu.Lock()
+	s.keys = keys
+	s.mu.Unlock()
 }
 
 func newJWKSServer(t *testing.T, keys ...jose.JSONWebKey) *jwksServer {
@@ -80,6 +88,9 @@ func newJWKSServer(t *testing.T, keys ...jose.JSONWebKey) *jwksServer {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		if s.cacheControl != "" {
+			w.Header().Set("Cache-Control", s.cacheControl)
+		}
 		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: s.keys})
 	}))
 	t.Cleanup(s.Close)
@@ -103,7 +114,7 @@ func TestVerifyAndRotation(t *testing.T) {
 	k1, k2 := newKey(t, "k1"), newKey(t, "k2")
 	srv := newJWKSServer(t, k1.public())
 	clk := &clock{t: time.Unix(1_700_000_000, 0)}
-	ks := New(srv.URL, srv.Client(), 1<<20, time.Minute, clk.now)
+	ks := newKeySet(srv, time.Minute, 0, clk.now)
 
 	payload, err := ks.VerifySignature(ctx, k1.sign(t, `{"a":1}`, true))
 	if err != nil || string(payload) != `{"a":1}` {
@@ -112,31 +123,45 @@ func TestVerifyAndRotation(t *testing.T) {
 	if srv.hits.Load() != 1 {
 		t.Fatalf("one fetch expected, got %d", srv.hits.Load())
 	}
-	// A rotated key within the cooldown of the first fetch is not fetched.
+	// A key rotated in right after the first fetch is fetched at once:
+	// the first fetch does not start the cooldown (issue 9 item 4).
 	srv.mu.Lock()
 	srv.keys = append(srv.keys, k2.public())
 	srv.mu.Unlock()
-	if _, err := ks.VerifySignature(ctx, k2.sign(t, `{}`, true)); !errors.Is(err, ErrNoKey) {
-		t.Fatalf("want ErrNoKey within the cooldown, got %v", err)
-	}
-	if srv.hits.Load() != 1 {
-		t.Fatalf("no refetch within the cooldown, got %d fetches", srv.hits.Load())
-	}
-	clk.add(time.Minute)
 	if _, err := ks.VerifySignature(ctx, k2.sign(t, `{}`, true)); err != nil {
-		t.Fatalf("after the cooldown the new key is fetched: %v", err)
+		t.Fatalf("a key rotated in after the first fetch must be fetched: %v", err)
 	}
 	if srv.hits.Load() != 2 {
 		t.Fatalf("want 2 fetches, got %d", srv.hits.Load())
 	}
+	// Within the cooldown of that refetch, another unknown kid is refused
+	// without a fetch; after it, it is fetched.
+	k3 := newKey(t, "k3")
+	srv.mu.Lock()
+	srv.keys = append(srv.keys, k3.public())
+	srv.mu.Unlock()
+	clk.add(time.Minute - time.Second)
+	if _, err := ks.VerifySignature(ctx, k3.sign(t, `{}`, true)); !errors.Is(err, ErrNoKey) {
+		t.Fatalf("want ErrNoKey within the cooldown, got %v", err)
+	}
+	if srv.hits.Load() != 2 {
+		t.Fatalf("no refetch within the cooldown, got %d fetches", srv.hits.Load())
+	}
+	clk.add(time.Second)
+	if _, err := ks.VerifySignature(ctx, k3.sign(t, `{}`, true)); err != nil {
+		t.Fatalf("after the cooldown the new key is fetched: %v", err)
+	}
+	if srv.hits.Load() != 3 {
+		t.Fatalf("want 3 fetches, got %d", srv.hits.Load())
+	}
 	// A known kid with a bad signature never causes a refetch.
-	clk.add(time.Hour)
+	clk.add(time.Minute)
 	forged := k1.sign(t, `{}`, true)
 	forged = forged[:len(forged)-4] + "AAAA"
 	if _, err := ks.VerifySignature(ctx, forged); !errors.Is(err, ErrNoKey) {
 		t.Fatalf("want ErrNoKey, got %v", err)
 	}
-	if srv.hits.Load() != 2 {
+	if srv.hits.Load() != 3 {
 		t.Fatalf("a bad signature with a known kid must not refetch")
 	}
 }
@@ -146,7 +171,7 @@ func TestOutageKeepsHeldKeys(t *testing.T) {
 	k1 := newKey(t, "k1")
 	srv := newJWKSServer(t, k1.public())
 	clk := &clock{t: time.Unix(1_700_000_000, 0)}
-	ks := New(srv.URL, srv.Client(), 1<<20, time.Minute, clk.now)
+	ks := newKeySet(srv, time.Minute, 0, clk.now)
 	if _, err := ks.VerifySignature(ctx, k1.sign(t, `{}`, true)); err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +189,7 @@ func TestKidAbsent(t *testing.T) {
 	ctx := context.Background()
 	k1, k2 := newKey(t, "k1"), newKey(t, "k2")
 	srv := newJWKSServer(t, k1.public(), k2.public())
-	ks := New(srv.URL, srv.Client(), 1<<20, time.Minute, time.Now)
+	ks := newKeySet(srv, time.Minute, 0, time.Now)
 	for _, k := range []keyPair{k1, k2} {
 		if _, err := ks.VerifySignature(ctx, k.sign(t, `{}`, false)); err != nil {
 			t.Fatalf("a kid-less token is tried against every compatible key: %v", err)
@@ -176,7 +201,7 @@ func TestOneFetchInFlight(t *testing.T) {
 	k1 := newKey(t, "k1")
 	srv := newJWKSServer(t, k1.public())
 	srv.delay = make(chan struct{})
-	ks := New(srv.URL, srv.Client(), 1<<20, time.Minute, time.Now)
+	ks := newKeySet(srv, time.Minute, 0, time.Now)
 	tok := k1.sign(t, `{}`, true)
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)

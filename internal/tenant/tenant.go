@@ -30,33 +30,59 @@ var (
 	ErrBadSignature = errors.New("signature verification failed")
 )
 
-// Tenant is safe for concurrent use.
-type Tenant struct {
-	Issuer    string
-	http      *http.Client
-	allowHTTP bool
-	cooldown  time.Duration
-	now       func() time.Time
-
-	mu   sync.Mutex
-	keys *jwks.KeySet
+// Config describes how a tenant is reached.
+type Config struct {
+	// Endpoint is the tenant URL; the issuer is Endpoint + "/oidc".
+	Endpoint string
+	// HTTPClient makes the requests (nil: a client with the SDK's
+	// timeout); redirects are never followed.
+	HTTPClient *http.Client
+	// AllowHTTP allows a plain-http Endpoint that is not loopback.
+	AllowHTTP bool
+	// Cooldown is the least time between two key refetches for unknown
+	// key ids, and between two attempts after a failed discovery or key
+	// fetch.
+	Cooldown time.Duration
+	// MaxAge is the longest the key set is held (zero: jwks.DefaultMaxAge).
+	MaxAge time.Duration
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
 }
 
-// New checks endpoint (absolute https, or http for loopback or when
-// allowHTTP) and returns its tenant; issuer is endpoint + "/oidc".
-func New(endpoint string, client *http.Client, allowHTTP bool, cooldown time.Duration, now func() time.Time) (*Tenant, error) {
-	endpoint = strings.TrimRight(endpoint, "/")
+// Tenant is safe for concurrent use.
+type Tenant struct {
+	Issuer string
+	cfg    Config
+	http   *http.Client
+
+	mu       sync.Mutex
+	keys     *jwks.KeySet // nil until a discovery succeeded
+	inflight *discovery
+	failedAt time.Time // when the last discovery failed; zero after a success
+	lastErr  error
+}
+
+type discovery struct {
+	done chan struct{}
+	err  error
+	// abandoned: the discovery failed because the context of the caller
+	// that started it ended; it says nothing about the tenant.
+	abandoned bool
+}
+
+// New checks cfg.Endpoint (absolute https, or http for loopback or when
+// AllowHTTP) and returns its tenant. It makes no request.
+func New(cfg Config) (*Tenant, error) {
+	endpoint := strings.TrimRight(cfg.Endpoint, "/")
 	u, err := url.Parse(endpoint)
-	if err != nil || endpoint == "" || !oidcmeta.Allowed(endpoint, allowHTTP) || u.RawQuery != "" || u.Fragment != "" {
+	if err != nil || endpoint == "" || !oidcmeta.Allowed(endpoint, cfg.AllowHTTP) || u.RawQuery != "" || u.Fragment != "" {
 		return nil, errors.New("endpoint must be an absolute https URL (http only for loopback or when insecure HTTP is allowed)")
 	}
-	return &Tenant{
-		Issuer:    endpoint + "/oidc",
-		http:      httpx.NoRedirects(client),
-		allowHTTP: allowHTTP,
-		cooldown:  cooldown,
-		now:       now,
-	}, nil
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.Endpoint = endpoint
+	return &Tenant{Issuer: endpoint + "/oidc", cfg: cfg, http: httpx.NoRedirects(cfg.HTTPClient)}, nil
 }
 
 // VerifyJWT checks the signature of a compact JWS with the tenant's keys
@@ -89,16 +115,67 @@ func (t *Tenant) VerifyJWT(ctx context.Context, token string, types ...string) (
 	return payload, nil
 }
 
+// keySet returns the tenant's key set, discovering it on first use. All
+// callers share one discovery in flight, and each waits for it only as
+// long as its own context allows; no lock is held across the network. A
+// failed discovery is not retried before the cooldown has passed, so
+// requests with forged tokens cannot turn into discovery requests while
+// the tenant is unreachable. A discovery abandoned by the context of the
+// caller that started it is no failure: the callers still waiting
+// discover again with theirs.
 func (t *Tenant) keySet(ctx context.Context) (*jwks.KeySet, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.keys != nil {
-		return t.keys, nil
+	for {
+		t.mu.Lock()
+		if t.keys != nil {
+			keys := t.keys
+			t.mu.Unlock()
+			return keys, nil
+		}
+		if d := t.inflight; d != nil {
+			t.mu.Unlock()
+			select {
+			case <-d.done:
+			case <-ctx.Done():
+				return nil, fmt.Errorf("%w: waiting for discovery: %w", ErrUnavailable, ctx.Err())
+			}
+			if d.err != nil && !d.abandoned {
+				return nil, d.err
+			}
+			continue
+		}
+		if !t.failedAt.IsZero() && t.cfg.Now().Sub(t.failedAt) < t.cfg.Cooldown {
+			err := t.lastErr
+			t.mu.Unlock()
+			return nil, err
+		}
+		d := &discovery{done: make(chan struct{})}
+		t.inflight = d
+		t.mu.Unlock()
+
+		m, err := oidcmeta.Fetch(ctx, t.http, t.Issuer, httpx.DefaultMaxBody, t.cfg.AllowHTTP, "jwks_uri")
+
+		t.mu.Lock()
+		if err == nil {
+			t.keys = jwks.New(jwks.Config{
+				URL: m.JWKSURI, Client: t.http, MaxBody: httpx.DefaultMaxBody,
+				Cooldown: t.cfg.Cooldown, MaxAge: t.cfg.MaxAge, Now: t.cfg.Now,
+			})
+			t.failedAt, t.lastErr = time.Time{}, nil
+		} else {
+			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+			d.abandoned = ctx.Err() != nil
+			if !d.abandoned {
+				t.failedAt, t.lastErr = t.cfg.Now(), err
+			}
+		}
+		keys := t.keys
+		t.inflight = nil
+		d.err = err
+		close(d.done)
+		t.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		return keys, nil
 	}
-	m, err := oidcmeta.Fetch(ctx, t.http, t.Issuer, httpx.DefaultMaxBody, t.allowHTTP, "jwks_uri")
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	t.keys = jwks.New(m.JWKSURI, t.http, httpx.DefaultMaxBody, t.cooldown, t.now)
-	return t.keys, nil
 }
