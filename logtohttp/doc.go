@@ -54,15 +54,38 @@
 //
 // Cookie sessions need no server state. They are sealed with AES-GCM
 // (keys given by the application, with rotation), compressed, and split
-// into cookies of less than 4 KB each when large, so that a sign-in with
-// many API and organization tokens still works. Cookies are HttpOnly,
-// SameSite=Lax, Path=/ and Secure (except for http://localhost during
-// development). A cookie that was tampered with, truncated, expired or
-// sealed with an unknown key reads as signed out, and is cleared.
+// into cookies of less than 4 KB each, within a budget of 6 KB for all of
+// them (CookieOptions.MaxBytes): a session with many API and organization
+// tokens drops the cached access tokens it obtained least recently (they
+// are fetched again when needed), never the ID and refresh tokens, and a
+// session that still does not fit is reported to Config.OnSessionError
+// (ErrSessionTooLarge). Cookies are HttpOnly, SameSite=Lax, Path=/ and
+// Secure, with the __Host- name prefix (except for http://localhost during
+// development). A cookie that was tampered with, truncated, expired,
+// sealed with an unknown key, or ended by [CookieSessions.EndUserSessions]
+// (a back-channel logout hook) reads as signed out, and is cleared.
 //
 // Server sessions keep the data in a [SessionStore] (memory, or your Redis
 // or SQL implementation) under a random 256-bit id; the id is renewed at
-// sign-in and the session deleted at sign-out.
+// sign-in and the session deleted at sign-out. Pending sign-ins stay out
+// of the store, in a short-lived sealed cookie, so that anonymous visitors
+// cannot fill it.
+//
+// Every response that writes or clears a session cookie is sent with
+// Cache-Control: no-store and Vary: Cookie.
+//
+// # Signed-in requests
+//
+// [Handler.RequireAuth] lets a request through without asking Logto while
+// the stored ID token is valid (an hour with Logto's defaults); once it
+// has expired, it refreshes first, so that a session Logto ended (or a
+// copied cookie whose refresh token was revoked) is signed out.
+//
+// # Errors
+//
+// Failures of the handlers are logged to Config.Logger with their cause,
+// and shown to the user as a short message ([Error]); Config.ErrorHandler
+// renders the application's own page instead.
 //
 // # Redirects
 //

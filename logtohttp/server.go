@@ -110,8 +110,8 @@ func (s *ServerSessions) Store() SessionStore { return s.store }
 // bound to Logto's session sid when sid is not empty: the next request of
 // those browsers is signed out. Its signature is that of a back-channel
 // logout hook (backchannel.Config.OnLogout). The store must implement
-// UserSessionDeleter. (Cookie sessions live in the browser and cannot be
-// ended from the server: use server sessions for back-channel logout.)
+// UserSessionDeleter. (CookieSessions.EndUserSessions is the same hook
+// for cookie sessions, kept in each instance's memory.)
 func (s *ServerSessions) EndUserSessions(ctx context.Context, subject, sid string) error {
 	if subject == "" && sid == "" {
 		return errors.New("logtohttp: EndUserSessions needs a subject or a sid")
