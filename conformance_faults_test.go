@@ -227,7 +227,7 @@ func TestConformanceFaultsSignedIn(t *testing.T) {
 			fault: failNext(logtotest.EndpointUserInfo, 200, "<html>hi</html>")},
 		{id: "fault-userinfo-server-error", act: userinfo, want: ui1, oauth: "server_error",
 			fault: failNext(logtotest.EndpointUserInfo, 500, `{"error":"server_error"}`)},
-		{id: "fault-userinfo-401-without-body", act: userinfo, want: ui1, oauth: "invalid_response",
+		{id: "fault-userinfo-401-without-body", act: userinfo, want: ui1, wantIs: []error{logto.ErrInvalidResponse},
 			fault: failNext(logtotest.EndpointUserInfo, 401, "")},
 		{id: "fault-userinfo-without-sub", act: userinfo, want: ui1, wantIs: []error{logto.ErrInvalidResponse},
 			fault: func(t *testing.T, f *fixture) { f.srv.MutateUserInfo(func(c map[string]any) { delete(c, "sub") }) }},

@@ -68,6 +68,11 @@ func assertRequests(t testing.TB, srv *logtotest.Server, want reqs) {
 // by the test's "browser") and the code exchange.
 var signInReqs = reqs{logtotest.EndpointAuth: 1, logtotest.EndpointToken: 1}
 
+// staleKeys is the one JWKS refetch of a refresh made after the fake
+// clock jumped past the key set's maximum age (DefaultJWKSMaxAge): the
+// refreshed ID token is verified with freshly fetched keys.
+var staleKeys = reqs{logtotest.EndpointJWKS: 1}
+
 // plus returns a copy of r with more requests.
 func (r reqs) plus(more reqs) reqs {
 	out := reqs{}

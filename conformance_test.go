@@ -381,7 +381,7 @@ func TestConformanceOIDCCScenarios(t *testing.T) {
 			at, err := f.client.GetAccessToken(ctx, "")
 			require.NoError(t, err)
 			assert.NotEmpty(t, at)
-			assertRequests(t, f.srv, reqs{logtotest.EndpointToken: 1})
+			assertRequests(t, f.srv, reqs{logtotest.EndpointToken: 1}.plus(staleKeys))
 			req := f.srv.Requests(logtotest.EndpointToken)[0]
 			assert.Equal(t, "refresh_token", req.Form.Get("grant_type"))
 			assert.Equal(t, rt, req.Form.Get("refresh_token"))
@@ -421,7 +421,7 @@ func TestConformanceOIDCCScenarios(t *testing.T) {
 				assert.ErrorIs(t, err, tt.also)
 			}
 			assertNoSecrets(t, err, sessionSecrets(f)...)
-			assertRequests(t, f.srv, reqs{logtotest.EndpointToken: 1})
+			assertRequests(t, f.srv, reqs{logtotest.EndpointToken: 1}.plus(staleKeys))
 			assert.Equal(t, before, f.snapshot(), "nothing of the refused response is stored")
 			claims, err := f.client.GetIdTokenClaims(ctx)
 			require.NoError(t, err)
