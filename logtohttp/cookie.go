@@ -262,14 +262,19 @@ func (c *CookieSessions) headerBytes(names *chunkNames, encLen int) int {
 func (c *CookieSessions) load(r *http.Request, secure bool) (loadedSession, error) {
 	var vals [maxChunks]string
 	present := scanCookies(r, c.names.of(c.opts.secure(secure))[0], &vals)
+	return c.loadChunks(&vals, present), nil
+}
+
+// loadChunks reads the session of the chunks a request carried.
+func (c *CookieSessions) loadChunks(vals *[maxChunks]string, present uint32) loadedSession {
 	if present == 0 {
-		return loadedSession{}, nil
+		return loadedSession{}
 	}
-	e := c.open(&vals, present)
+	e := c.open(vals, present)
 	if e == nil || c.denied.denies(e) {
-		return loadedSession{present: present, invalid: true}, nil
+		return loadedSession{present: present, invalid: true}
 	}
-	return loadedSession{values: e.values, present: present}, nil
+	return loadedSession{values: e.values, present: present}
 }
 
 func (c *CookieSessions) save(w http.ResponseWriter, _ *http.Request, prev *loadedSession, values map[string]string, opts saveOptions) error {
@@ -322,7 +327,13 @@ func (c *CookieSessions) save(w http.ResponseWriter, _ *http.Request, prev *load
 // without allocating; the first occurrence of a name wins. It returns the
 // bit set of the chunks found.
 func scanCookies(r *http.Request, name string, vals *[maxChunks]string) uint32 {
-	var present uint32
+	present, _ := scanPair(r, name, vals, "", nil)
+	return present
+}
+
+// scanPair is scanCookies for two sessions at once: name's chunks into
+// vals, and name2's into vals2 when it is not nil.
+func scanPair(r *http.Request, name string, vals *[maxChunks]string, name2 string, vals2 *[maxChunks]string) (present, present2 uint32) {
 	for _, line := range r.Header["Cookie"] {
 		for line != "" {
 			var part string
@@ -331,18 +342,23 @@ func scanCookies(r *http.Request, name string, vals *[maxChunks]string) uint32 {
 			if !ok {
 				continue
 			}
-			i := chunkIndex(n, name)
-			if i < 0 || present&(1<<i) != 0 {
-				continue
-			}
 			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 				v = v[1 : len(v)-1]
 			}
-			vals[i] = v
-			present |= 1 << i
+			if i := chunkIndex(n, name); i >= 0 {
+				if present&(1<<i) == 0 {
+					vals[i] = v
+					present |= 1 << i
+				}
+			} else if vals2 != nil {
+				if i := chunkIndex(n, name2); i >= 0 && present2&(1<<i) == 0 {
+					vals2[i] = v
+					present2 |= 1 << i
+				}
+			}
 		}
 	}
-	return present
+	return present, present2
 }
 
 // chunkIndex returns i when n is name (0) or name.i, else -1.

@@ -174,10 +174,11 @@ func validSessionID(id string) bool {
 
 func (s *ServerSessions) load(r *http.Request, secure bool) (loadedSession, error) {
 	secure = s.opts.secure(secure)
-	pending, _ := s.pending.load(r, secure) // never fails
+	var vals, pvals [maxChunks]string
+	found, pfound := scanPair(r, s.names.of(secure)[0], &vals, s.pending.names.of(secure)[0], &pvals)
+	pending := s.pending.loadChunks(&pvals, pfound)
 	st := loadedSession{values: pending.values, pendingPresent: pending.present, pendingInvalid: pending.invalid}
-	var vals [maxChunks]string
-	if scanCookies(r, s.names.of(secure)[0], &vals)&1 == 0 {
+	if found&1 == 0 {
 		return st, nil
 	}
 	st.present = 1
