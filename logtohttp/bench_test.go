@@ -82,3 +82,39 @@ func BenchmarkCookieOpen(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(vals[0])), "cookie-bytes")
 }
+
+// BenchmarkScanCookies reads a signed-in session's chunks from a Cookie
+// header that also holds other cookies: with scanCookies, and with
+// net/http's Request.Cookies, which parses and validates every cookie.
+// It is why the package scans the header itself.
+func BenchmarkScanCookies(b *testing.B) {
+	e := newEnv(b, envOptions{})
+	browser := e.browser()
+	e.signIn(browser, "")
+	r := request(http.MethodGet, "/", "theme=dark; "+e.cookieHeader(browser)+"; _ga=GA1.2.3")
+	name := e.cookies.names.plain[0]
+	b.Run("scanCookies", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var vals [maxChunks]string
+			if scanCookies(r, name, &vals)&1 == 0 {
+				b.Fatal("not found")
+			}
+		}
+	})
+	b.Run("Request.Cookies", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var vals [maxChunks]string
+			var present uint32
+			for _, c := range r.Cookies() {
+				if i := chunkIndex(c.Name, name); i >= 0 && present&(1<<i) == 0 {
+					vals[i], present = c.Value, present|1<<i
+				}
+			}
+			if present&1 == 0 {
+				b.Fatal("not found")
+			}
+		}
+	})
+}
