@@ -23,11 +23,6 @@ const (
 	// nativeAppID is a public client whose refreshes keep Logto's order:
 	// the resource is checked after the refresh token was rotated.
 	nativeAppID = "native-app"
-
-	// short-id-app is web-app (confidential, without a back-channel
-	// logout URI) with ID tokens that live 4 s.
-	shortIDAppID     = "short-id-app"
-	shortIDAppSecret = "short-id-secret"
 )
 
 // Paths of the provider's endpoints, as requestLog records them.
@@ -35,15 +30,6 @@ const (
 	tokenPath = "/oidc/token"
 	jwksPath  = "/oidc/jwks"
 )
-
-// shortIDConfig is short-id-app: web-app with ID tokens that live 4 s.
-func shortIDConfig(t *testing.T) logto.LogtoConfig {
-	t.Helper()
-	cfg := webConfig(t)
-	cfg.AppId = shortIDAppID
-	cfg.AppSecret = shortIDAppSecret
-	return cfg
-}
 
 // nativeConfig is the public native-app with every scope and the API.
 func nativeConfig(t *testing.T) logto.LogtoConfig {
@@ -97,13 +83,6 @@ func (c *countingTransport) total() int {
 		n += v
 	}
 	return n
-}
-
-// lastSent returns when the latest request to path was sent (zero if none).
-func (c *countingTransport) lastSent(path string) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.last[path]
 }
 
 // tokenRequests counts the requests to the provider's token endpoint.
