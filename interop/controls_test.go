@@ -85,6 +85,13 @@ func (c *countingTransport) total() int {
 	return n
 }
 
+// lastSent returns when the latest request to path was sent (zero if none).
+func (c *countingTransport) lastSent(path string) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last[path]
+}
+
 // tokenRequests counts the requests to the provider's token endpoint.
 func (c *countingTransport) tokenRequests() int { return c.count(tokenPath) }
 
