@@ -41,6 +41,7 @@ type authRequest struct {
 	clientID    string
 	redirectURI string
 	state       string
+	fragment    bool // errors go in the redirect URI's fragment
 	nonce       string
 	challenge   string
 	loginHint   string
@@ -309,8 +310,28 @@ func (s *Server) completeAuthLocked(req *authRequest, userID string, sess *sessi
 
 // errorLocation is the redirect_uri carrying an authorization error.
 func (req *authRequest) errorLocation(issuer string, e *oauthError) string {
-	return appendQuery(req.redirectURI, "error", e.code, "error_description", e.description,
-		"state", req.state, "iss", issuer)
+	kv := []string{"error", e.code, "error_description", e.description, "state", req.state, "iss", issuer}
+	if req.fragment {
+		return appendFragment(req.redirectURI, kv...)
+	}
+	return appendQuery(req.redirectURI, kv...)
+}
+
+// appendFragment sets the fragment of rawURL to the non-empty key/value
+// pairs, form-encoded.
+func appendFragment(rawURL string, kv ...string) string {
+	var b strings.Builder
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(kv[i]) + "=" + url.QueryEscape(kv[i+1]))
+	}
+	base, _, _ := strings.Cut(rawURL, "#")
+	return base + "#" + b.String()
 }
 
 // appendQuery adds the non-empty key/value pairs to the query of rawURL,

@@ -74,8 +74,8 @@ func TestAuthorizeErrorRedirects(t *testing.T) {
 			p.Set("prompt", "none")
 			p.Set("max_age", "0")
 		}, "login_required", "login prompt was not resolved"},
-		{"missing scope", webID, func(p url.Values) { p.Del("scope") }, "invalid_request", "scope"},
-		{"unsupported response_type", webID, func(p url.Values) { p.Set("response_type", "token") }, "unsupported_response_type", ""},
+		{"unsupported response_type", webID, func(p url.Values) { p.Set("response_type", "bogus") }, "unsupported_response_type", ""},
+		{"response_type not allowed", webID, func(p url.Values) { p.Set("response_type", "none") }, "invalid_request", "requested response_type is not allowed for this client"},
 		{"public client without PKCE", spaID, func(url.Values) {}, "invalid_request", "PKCE"},
 		{"plain PKCE", spaID, func(p url.Values) {
 			p.Set("code_challenge", challenge)

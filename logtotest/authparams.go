@@ -3,6 +3,7 @@ package logtotest
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,12 +29,16 @@ func (s *Server) validateAuth(p url.Values) (req *authRequest, e *oauthError, re
 	}
 	s.mu.Unlock()
 	if app == nil {
-		return nil, errorf(http.StatusBadRequest, "invalid_client", "client is invalid"), false
+		return nil, unknownClient(clientID), false
 	}
 	if app.Type == AppMachineToMachine {
 		return nil, errorf(http.StatusBadRequest, "unauthorized_client", "machine-to-machine applications cannot use the authorization endpoint"), false
 	}
 	redirectURI := p.Get("redirect_uri")
+	if redirectURI == "" && len(app.RedirectURIs) == 1 {
+		// oidc-provider's allowOmittingSingleRegisteredRedirectUri.
+		redirectURI = app.RedirectURIs[0]
+	}
 	if redirectURI == "" {
 		return nil, missingParam("redirect_uri"), false
 	}
@@ -41,7 +46,10 @@ func (s *Server) validateAuth(p url.Values) (req *authRequest, e *oauthError, re
 		return nil, errorf(http.StatusBadRequest, "invalid_redirect_uri", "redirect_uri did not match any of the client's registered redirect_uris"), false
 	}
 
-	req = &authRequest{clientID: clientID, redirectURI: redirectURI, state: p.Get("state")}
+	req = &authRequest{clientID: clientID, redirectURI: redirectURI, state: p.Get("state"),
+		// As in oidc-provider, errors go in the fragment for response types
+		// with a token.
+		fragment: strings.Contains(p.Get("response_type"), "token")}
 	if e := s.checkAuthParams(p, app, req); e != nil {
 		return req, e, true
 	}
@@ -54,19 +62,23 @@ func (s *Server) checkAuthParams(p url.Values, app *App, req *authRequest) *oaut
 	if d := duplicateParam(p, "resource"); d != "" {
 		return invalidRequest("'" + d + "' parameter must not be provided twice")
 	}
-	switch rt := p.Get("response_type"); rt {
-	case "":
+	if p.Get("response_type") == "" {
 		return missingParam("response_type")
+	}
+	types := scopeList(p.Get("response_type"))
+	slices.Sort(types) // oidc-provider compares the sorted set
+	switch strings.Join(types, " ") {
 	case "code":
+	case "code id_token", "id_token", "none":
+		// Supported by Logto's provider, but its apps may only use code.
+		return invalidRequest("requested response_type is not allowed for this client")
 	default:
 		return errorf(http.StatusBadRequest, "unsupported_response_type", "unsupported response_type requested")
 	}
 
-	scope := p.Get("scope")
-	if scope == "" {
-		return missingParam("scope")
-	}
-	req.scopes = scopeList(scope)
+	// scope is optional, as in oidc-provider: without openid no ID token
+	// is issued.
+	req.scopes = scopeList(p.Get("scope"))
 	// As in oidc-provider, openid is optional (no ID token is then issued)
 	// unless a nonce is sent.
 	if !contains(req.scopes, "openid") && p.Get("nonce") != "" {
@@ -150,25 +162,27 @@ func checkPKCEParams(p url.Values, app *App) *oauthError {
 		}
 		return nil
 	}
-	if !validPKCEString(challenge) {
-		return invalidRequest("code_challenge must be a string of 43 to 128 unreserved characters")
-	}
-	return nil
+	return checkPKCEFormat(challenge, "code_challenge")
 }
 
-// validPKCEString checks the RFC 7636 syntax of a verifier or challenge.
-func validPKCEString(v string) bool {
-	if len(v) < 43 || len(v) > 128 {
-		return false
+// checkPKCEFormat checks the RFC 7636 syntax of a verifier or challenge
+// (param names it), with oidc-provider's messages.
+func checkPKCEFormat(v, param string) *oauthError {
+	if len(v) < 43 {
+		return invalidRequest(param + " must be a string with a minimum length of 43 characters")
 	}
-	for _, c := range v {
+	if len(v) > 128 {
+		return invalidRequest(param + " must be a string with a maximum length of 128 characters")
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
 		ok := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
 			c == '-' || c == '.' || c == '_' || c == '~'
 		if !ok {
-			return false
+			return invalidRequest(param + " contains invalid characters")
 		}
 	}
-	return true
+	return nil
 }
 
 // without returns list minus v.

@@ -55,7 +55,7 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values) (*App, *oa
 	s.mu.Unlock()
 	switch {
 	case app == nil:
-		return nil, invalidClient()
+		return nil, unknownClient(id)
 	case app.public():
 		if secret != "" {
 			return nil, invalidClient()

@@ -123,7 +123,7 @@ func (s *Server) checkEndSession(p url.Values) (*logoutRequest, *oauthError) {
 	}
 	s.mu.Unlock()
 	if lr.clientID != "" && app == nil {
-		return nil, errorf(http.StatusBadRequest, "invalid_client", "client is invalid")
+		return nil, unknownClient(lr.clientID)
 	}
 	// Without a client the post_logout_redirect_uri is ignored, as in
 	// oidc-provider.
@@ -228,7 +228,7 @@ func (s *Server) handleEndSessionSuccess(w http.ResponseWriter, r *http.Request)
 		app := s.apps[id]
 		s.mu.Unlock()
 		if app == nil {
-			writeOAuthError(w, r, errorf(http.StatusBadRequest, "invalid_client", "client is invalid"))
+			writeOAuthError(w, r, unknownClient(id))
 			return
 		}
 	}

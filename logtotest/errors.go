@@ -44,6 +44,12 @@ func invalidTarget(desc string) *oauthError {
 	return errorf(http.StatusBadRequest, "invalid_target", desc)
 }
 
+// unknownClient is Logto's answer for a client_id it does not know, at
+// every endpoint (its adapter fails the client lookup).
+func unknownClient(id string) *oauthError {
+	return errorf(http.StatusBadRequest, "invalid_client", "invalid client "+id)
+}
+
 func invalidClient() *oauthError {
 	return errorf(http.StatusUnauthorized, "invalid_client", "client authentication failed")
 }
@@ -76,6 +82,9 @@ func writeOAuthError(w http.ResponseWriter, r *http.Request, e *oauthError) {
 	}
 	if r.URL.Query().Get("parse_error") != "false" {
 		body["code"] = "oidc." + e.code
+		if sessionNotFound(e) {
+			body["code"] = "session.not_found"
+		}
 		body["message"] = logtoMessage(e)
 		if e.code == "invalid_grant" {
 			body["error_uri"] = "https://openid.sh/debug/invalid_grant"
@@ -102,16 +111,48 @@ func bearerChallenge(realm string, e *oauthError, tokenSent bool) string {
 	return c
 }
 
-// logtoMessage mimics Logto's i18n message: the description, capitalised,
-// with a final period.
+// logtoMessage is Logto's English message for e: the phrase of its error
+// code (packages/phrases errors/oidc.ts), or the fallback phrase naming the
+// code. Logto uses the session.not_found phrase for descriptions that say a
+// session was not found.
 func logtoMessage(e *oauthError) string {
-	m := e.description
-	if m == "" {
-		m = e.code
+	d := e.description
+	if sessionNotFound(e) {
+		return "Session not found. Please go back and sign in again."
 	}
-	m = strings.ToUpper(m[:1]) + m[1:]
-	if !strings.HasSuffix(m, ".") {
-		m += "."
+	switch e.code {
+	case "invalid_scope":
+		return "Invalid scope: " + d + "."
+	case "insufficient_scope":
+		return "Token missing scope `" + e.scope + "`."
 	}
-	return m
+	if m, ok := logtoPhrases[e.code]; ok {
+		return m
+	}
+	return "An OIDC error occurred: oidc." + e.code + "."
+}
+
+// sessionNotFound reports whether Logto files e under session.not_found
+// (koa-oidc-error-handler's test on the description).
+func sessionNotFound(e *oauthError) bool {
+	d := e.description
+	return strings.Contains(d, "session") && strings.Contains(d, "not found") ||
+		strings.Contains(d, "authorization request has expired")
+}
+
+// logtoPhrases are Logto's fixed English messages by error code.
+var logtoPhrases = map[string]string{
+	"aborted":                   "The end-user aborted interaction.",
+	"invalid_token":             "Invalid token provided.",
+	"invalid_client_metadata":   "Invalid client metadata provided.",
+	"invalid_request":           "Request is invalid.",
+	"invalid_grant":             "Grant request is invalid.",
+	"invalid_issuer":            "Invalid issuer.",
+	"invalid_redirect_uri":      "`redirect_uri` did not match any of the client's registered `redirect_uris`.",
+	"access_denied":             "Access denied.",
+	"invalid_target":            "Invalid resource indicator.",
+	"unsupported_grant_type":    "Unsupported `grant_type` requested.",
+	"unsupported_response_mode": "Unsupported `response_mode` requested.",
+	"unsupported_response_type": "Unsupported `response_type` requested.",
+	"server_error":              "An unknown OIDC error occurred. Please try again later.",
 }

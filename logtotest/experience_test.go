@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -179,4 +180,48 @@ func bodyOf(t *testing.T, resp *http.Response) string {
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// TestAuthorizationAnswersMatchLogto replays the authorization requests of
+// testdata/auth-errors.golden, recorded on Logto 1.42.0, against the fake
+// and expects the same status and Location, or the same JSON body (code,
+// message, error, error_description, state, iss).
+func TestAuthorizationAnswersMatchLogto(t *testing.T) {
+	const goldenRedirect = "http://127.0.0.1:3000/callback"
+	srv := logtotest.NewServer(t, logtotest.WithLoginPage())
+	srv.AddApp(logtotest.App{ID: "web-app", Secret: "s", RedirectURIs: []string{goldenRedirect}})
+	srv.AddApp(logtotest.App{ID: "native-app", Type: logtotest.AppNative, RedirectURIs: []string{goldenRedirect}})
+	srv.AddResource(logtotest.Resource{Indicator: "https://api.example.com"})
+	fill := strings.NewReplacer("{web}", "web-app", "{native}", "native-app",
+		"{redirect}", goldenRedirect, "{iss}", srv.Issuer())
+	fillQuery := strings.NewReplacer("{web}", "web-app", "{native}", "native-app",
+		"{redirect}", url.QueryEscape(goldenRedirect))
+	f, err := os.Open("testdata/auth-errors.golden")
+	require.NoError(t, err)
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
+			continue
+		}
+		q, answer, ok := strings.Cut(line, " => ")
+		require.True(t, ok, line)
+		status, want, _ := strings.Cut(answer, " ")
+		n++
+		t.Run(strings.TrimSpace(q), func(t *testing.T) {
+			resp, body := browserGet(t, browser(t), srv.Issuer()+"/auth?"+fillQuery.Replace(strings.TrimSpace(q)))
+			assert.Equal(t, status, strconv.Itoa(resp.StatusCode))
+			if resp.StatusCode == http.StatusSeeOther {
+				// The issuer appears query-encoded in redirects.
+				want = strings.ReplaceAll(want, "{iss}", url.QueryEscape(srv.Issuer()))
+				assert.Equal(t, fill.Replace(want), resp.Header.Get("Location"))
+				return
+			}
+			assert.JSONEq(t, fill.Replace(want), body)
+		})
+	}
+	require.NoError(t, sc.Err())
+	require.Greater(t, n, 20)
 }

@@ -15,6 +15,11 @@ func (s *Server) codeGrantLocked(app *App, form url.Values) (*issued, *oauthErro
 	if redirectURI == "" {
 		return nil, missingParam("redirect_uri")
 	}
+	if v := form.Get("code_verifier"); v != "" {
+		if e := checkPKCEFormat(v, "code_verifier"); e != nil {
+			return nil, e
+		}
+	}
 	now := s.nowLocked()
 	c := s.codes[value]
 	switch {
@@ -82,7 +87,7 @@ func pkceMatches(verifier, challenge string) bool {
 	if challenge == "" && verifier == "" {
 		return true
 	}
-	if challenge == "" || !validPKCEString(verifier) {
+	if challenge == "" || verifier == "" {
 		return false
 	}
 	sum := sha256.Sum256([]byte(verifier))

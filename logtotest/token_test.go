@@ -101,7 +101,7 @@ func TestTokenClientAuthenticationErrors(t *testing.T) {
 		wantDesc   string
 	}{
 		{"wrong secret", nil, rawBasic(webID + ":nope"), 401, "invalid_client", "client authentication failed"},
-		{"unknown client", nil, rawBasic("ghost:x"), 401, "invalid_client", "client authentication failed"},
+		{"unknown client", nil, rawBasic("ghost:x"), 400, "invalid_client", "invalid client ghost"},
 		{"wrong secret in body", func(f url.Values) { f.Set("client_id", webID); f.Set("client_secret", "nope") }, nil, 401, "invalid_client", ""},
 		{"confidential client without secret", func(f url.Values) { f.Set("client_id", webID) }, nil, 401, "invalid_client", ""},
 		{"public client with secret", func(f url.Values) { f.Set("client_id", spaID); f.Set("client_secret", "x") }, nil, 401, "invalid_client", ""},
