@@ -223,8 +223,9 @@ func (f *flow) run() {
 		if err != nil {
 			return err
 		}
-		if u, _ := url.Parse(loc); u.Query().Get("uid") == "" {
-			return fmt.Errorf("provider sign-in page %s has no uid parameter", loc)
+		// Where Logto's sign-in experience is, with the app's id.
+		if u, _ := url.Parse(loc); u.Query().Get("app_id") != "quickstart" {
+			return fmt.Errorf("provider sign-in page %s has no app_id=quickstart parameter", loc)
 		}
 		return nil
 	})
@@ -347,7 +348,8 @@ func (f *flow) run() {
 		return err
 	})
 
-	// The sign-up link opens the provider's page for signing up.
+	// The sign-up link opens the provider's page for creating an account,
+	// where Logto has it.
 	f.step("sign-up", "provider-sign-up", func(ctx context.Context) error {
 		if err := chromedp.Do(ctx, chromedp.Navigate(a.URL+"/")); err != nil {
 			return err
@@ -358,7 +360,7 @@ func (f *flow) run() {
 		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("sign-in-form"))); err != nil {
 			return err
 		}
-		_, err := f.at(ctx, a.ProviderURL, "/sign-in")
+		_, err := f.at(ctx, a.ProviderURL, "/register")
 		return err
 	})
 }

@@ -127,6 +127,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, logger 
 		provider, err := logtotest.Start(
 			logtotest.WithAddr(s.providerAddr),
 			logtotest.WithLoginPage(),
+			logtotest.WithSignInHint(signInHint),
 			logtotest.WithWallClock(),
 		)
 		if err != nil {

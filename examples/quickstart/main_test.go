@@ -39,7 +39,7 @@ func startQuickstart(t *testing.T, sessionStore string) *quickstart {
 
 func startQuickstartWithAPI(t *testing.T, sessionStore, apiURL string) *quickstart {
 	t.Helper()
-	provider := logtotest.NewServer(t, logtotest.WithLoginPage())
+	provider := logtotest.NewServer(t, logtotest.WithLoginPage(), logtotest.WithSignInHint(signInHint))
 	app := httptest.NewUnstartedServer(nil)
 	base := "http://" + app.Listener.Addr().String()
 	seedProvider(provider, base)

@@ -16,6 +16,9 @@ const (
 	demoAPI       = demoapi.Resource
 )
 
+// signInHint is the line the embedded provider's sign-in page shows.
+const signInHint = `Demo: enter the username "` + demoUsername + `" (there is no password).`
+
 // seedProvider registers the demo application (for an app served at
 // baseURL), user, organization and API in the embedded provider.
 func seedProvider(p *logtotest.Server, baseURL string) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"regexp"
@@ -27,22 +28,41 @@ func busyPort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// freePort returns a loopback port that was free a moment ago.
+// freePort returns a loopback port that was free a moment ago. It is
+// taken below Linux's ephemeral range (32768 and up), so that the ports
+// other processes get from the system do not land on it meanwhile.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	for range 200 {
+		p := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err == nil {
+			_ = ln.Close()
+			return p
+		}
+	}
+	t.Fatal("no free port between 20000 and 32000")
+	return 0
 }
 
-// requireFree fails unless the ports can be bound: run left nothing behind.
+// requireFree fails unless the ports can be bound again: run left nothing
+// behind. A server whose Serve goroutine had not started when it was
+// closed releases its listener when that goroutine runs: allow a moment.
 func requireFree(t *testing.T, ports ...int) {
 	t.Helper()
 	for _, p := range ports {
-		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		var err error
+		for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			var ln net.Listener
+			if ln, err = net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p)); err == nil {
+				_ = ln.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				break
+			}
+		}
 		require.NoError(t, err, "port %d is still bound", p)
-		_ = ln.Close()
 	}
 }
 
