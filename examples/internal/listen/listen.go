@@ -39,8 +39,13 @@ func TCP(addr string, s Setting) (net.Listener, error) {
 
 // Explain turns the error of a listen on addr into one that names the
 // setting to change. It is for listeners that another package binds (such
-// as logtotest.Start); TCP calls it itself.
+// as logtotest.Start); TCP calls it itself. An error that is no listen
+// failure (no *net.OpError in its chain) is returned as it is.
 func Explain(err error, addr string, s Setting) error {
+	var opErr *net.OpError
+	if !errors.As(err, &opErr) {
+		return err
+	}
 	if !errors.Is(err, syscall.EADDRINUSE) {
 		return fmt.Errorf("cannot listen on %s (%w): set %s to another address", addr, err, s.Name)
 	}
@@ -48,8 +53,18 @@ func Explain(err error, addr string, s Setting) error {
 	if example, ok := suggest(addr, s); ok {
 		msg += ", e.g. " + example
 	}
-	return fmt.Errorf("%s: %w", msg, err)
+	return &busyError{msg: msg, err: err}
 }
+
+// busyError says what to do about a busy address; the system's message,
+// which adds nothing, is only in its chain.
+type busyError struct {
+	msg string
+	err error
+}
+
+func (e *busyError) Error() string { return e.msg }
+func (e *busyError) Unwrap() error { return e.err }
 
 // suggest returns "NAME=value" for the first free port after addr's, if
 // one of the next few is free.
