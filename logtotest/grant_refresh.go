@@ -7,8 +7,10 @@ import (
 
 // refreshGrantLocked handles grant_type=refresh_token, including Logto's
 // organization tokens (organization_id) and API resource tokens (resource).
-// Unlike oidc-provider, a request failing on its resource or organization
-// does not consume the refresh token.
+// The checks come in Logto's order: the organization ones before a
+// rotating refresh token is consumed, the resource ones after it, so that
+// a request refused with invalid_target has used up the refresh token
+// without returning its successor (its next use is a reuse).
 func (s *Server) refreshGrantLocked(app *App, form url.Values) (*issued, *oauthError) {
 	value := form.Get("refresh_token")
 	if value == "" {
@@ -56,6 +58,14 @@ func (s *Server) refreshGrantLocked(app *App, form url.Values) (*issued, *oauthE
 			return nil, errorf(http.StatusForbidden, "insufficient_scope", "refresh token missing required scope").withScope(scopeOrganizations)
 		}
 	}
+	out := &issued{refreshToken: value}
+	if s.rotatesLocked(app, rt) {
+		if rt.consumedAt.IsZero() {
+			rt.consumedAt = s.nowLocked()
+		}
+		out.refreshToken = s.rotateRefreshTokenLocked(app, rt).value
+	}
+
 	resource, e := singleResource(form, multipleResources)
 	if e != nil {
 		return nil, e
@@ -69,14 +79,6 @@ func (s *Server) refreshGrantLocked(app *App, form url.Values) (*issued, *oauthE
 	effective := requested
 	if effective == nil {
 		effective = rt.scopes
-	}
-
-	out := &issued{refreshToken: value}
-	if s.rotatesLocked(app, rt) {
-		if rt.consumedAt.IsZero() {
-			rt.consumedAt = s.nowLocked()
-		}
-		out.refreshToken = s.rotateRefreshTokenLocked(app, rt).value
 	}
 	switch {
 	case orgID != "" && resource == "":

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -75,6 +76,55 @@ func TestResourceTokenScopesFromAllRoles(t *testing.T) {
 			assert.Equal(t, apiA, claims["aud"])
 			assert.Equal(t, tt.want, claims["scope"])
 			assert.Equal(t, tt.org, claims["organization_id"])
+		})
+	}
+}
+
+// TestUnrequestedResourceSpendsRotatingRefreshToken reproduces Logto 1.42
+// (issue 9 item 3): for a public app, whose refresh token rotates on every
+// use, a refresh with a resource that was not requested at sign-in is
+// refused with invalid_target after the refresh token has been consumed,
+// and the answer carries no new one. The client still holds the old token;
+// once the reuse interval has passed, using it counts as a reuse and
+// revokes the whole grant.
+func TestUnrequestedResourceSpendsRotatingRefreshToken(t *testing.T) {
+	tests := []struct {
+		name  string
+		reuse time.Duration
+	}{
+		{"no reuse interval (oidc-provider)", 0},
+		{"Logto's 3 s reuse interval", 3 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newFixture(t, logtotest.WithRefreshTokenReuseInterval(tt.reuse))
+			body := signInSPA(t, srv, "u-alice", "openid offline_access read", url.Values{"resource": {apiA}})
+			rt := str(body["refresh_token"])
+
+			status, refused := refresh(t, srv, true, rt, url.Values{"resource": {apiB}})
+			require.Equal(t, http.StatusBadRequest, status, refused)
+			assert.Equal(t, "invalid_target", refused["error"])
+			assert.Equal(t, "resource indicator is missing, or unknown", refused["error_description"])
+			assert.Equal(t, "Invalid resource indicator.", refused["message"])
+			assert.NotContains(t, refused, "refresh_token", "the successor is not handed out")
+
+			latest := rt
+			if tt.reuse > 0 {
+				// Within the interval the old token still works...
+				status, again := refresh(t, srv, true, rt, nil)
+				require.Equal(t, http.StatusOK, status, again)
+				latest = str(again["refresh_token"])
+				require.NotEmpty(t, latest)
+				srv.Advance(tt.reuse + time.Second)
+			}
+			// ...after it, its use is a reuse: the grant is revoked.
+			assert.False(t, srv.RefreshTokenActive(rt))
+			status, reused := refresh(t, srv, true, rt, nil)
+			assert.Equal(t, http.StatusBadRequest, status)
+			assert.Equal(t, "invalid_grant", reused["error"])
+			assert.False(t, srv.RefreshTokenActive(latest), "the grant is gone, with every token of it")
+			status, _ = refresh(t, srv, true, latest, url.Values{"resource": {apiA}})
+			assert.Equal(t, http.StatusBadRequest, status)
 		})
 	}
 }
