@@ -238,7 +238,8 @@ func TestFullFlow(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, logto.Audience{apiResource}, c.Audience)
 		assert.Equal(t, "org-1", c.OrganizationID)
-		assert.Equal(t, "read:data", c.Scope, "narrowed to what org role member grants")
+		assert.ElementsMatch(t, []string{"read:data", "write:data"}, c.Scopes(),
+			"alice's admin role grants both on top of org role member's read:data: not narrowed to the organization")
 		assert.Equal(t, aliceID, c.Subject)
 		assert.NotEqual(t, apiToken, tok, "cached apart from the plain API token")
 		raw := verifyAccessToken(t, tok)

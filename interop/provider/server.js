@@ -106,8 +106,8 @@ const ORGANIZATION_SCOPES = ['read:org', 'write:org'];
 
 /**
  * Organization roles: role name → the organization scopes and the API resource scopes it grants.
- * API resource scopes of organization roles are what a token for (resource + organization_id)
- * is narrowed to.
+ * As in Logto, a user's API token gets the API resource scopes of their organization roles on
+ * top of those of their user roles (see userResourceScopes).
  */
 const ORGANIZATION_ROLES = {
   member: {
@@ -158,6 +158,23 @@ const USERS = {
     createdAt: 1700001000000,
     updatedAt: 1700001000000,
   },
+  // No user role: her API scopes come from her organization role alone.
+  'user-carol': {
+    id: 'user-carol',
+    username: 'carol',
+    name: null,
+    avatar: null,
+    primaryEmail: null,
+    primaryPhone: null,
+    profile: {},
+    customData: {},
+    identities: {},
+    ssoIdentities: [],
+    roles: [],
+    organizations: [{ id: 'org-1', roles: ['member'] }],
+    createdAt: 1700002000000,
+    updatedAt: 1700002000000,
+  },
 };
 
 const DEFAULT_USER_ID = 'user-alice';
@@ -180,18 +197,20 @@ function membership(user, organizationId) {
   return user?.organizations.find((entry) => entry.id === organizationId);
 }
 
-/** Scopes of an API resource that the user holds through user roles. */
-function userResourceScopes(user, indicator) {
-  return uniq(user.roles.flatMap((role) => USER_ROLES[role]?.[indicator] ?? []));
-}
-
-/** Scopes of an API resource that the user holds through their roles in one organization. */
-function userOrganizationResourceScopes(user, organizationId, indicator) {
-  const entry = membership(user, organizationId);
-  if (!entry) {
-    return [];
-  }
-  return uniq(entry.roles.flatMap((role) => ORGANIZATION_ROLES[role]?.resourceScopes[indicator] ?? []));
+/**
+ * Scopes of an API resource that the user holds, as Logto's findUserScopesForResourceIndicator
+ * computes them (called with findFromOrganizations: the scopes of the user's roles plus those of
+ * their organization roles). With an organizationId (an organization-scoped API token) only the
+ * roles held in that organization add to the user roles' scopes; without one, the roles held in
+ * every organization do. The user roles' scopes are always kept: an organization-scoped token
+ * is not narrowed to the organization.
+ */
+function userResourceScopes(user, indicator, organizationId) {
+  const memberships = organizationId ? user.organizations.filter((entry) => entry.id === organizationId) : user.organizations;
+  return uniq([
+    ...user.roles.flatMap((role) => USER_ROLES[role]?.[indicator] ?? []),
+    ...memberships.flatMap((entry) => entry.roles.flatMap((role) => ORGANIZATION_ROLES[role]?.resourceScopes[indicator] ?? [])),
+  ]);
 }
 
 /** Organization scopes the user holds in one organization. */
@@ -325,11 +344,7 @@ function resourceServerInfo(ctx, indicator, client) {
   if (!user) {
     return jwtResourceServer(indicator, [], ttl);
   }
-  const organizationId = tokenRequestOrganizationId(ctx);
-  const scopes = organizationId
-    ? userOrganizationResourceScopes(user, organizationId, indicator)
-    : userResourceScopes(user, indicator);
-  return jwtResourceServer(indicator, scopes, ttl);
+  return jwtResourceServer(indicator, userResourceScopes(user, indicator, tokenRequestOrganizationId(ctx)), ttl);
 }
 
 /** Reads a form or JSON request body into a querystring-style object (undefined for other types). */
