@@ -29,9 +29,12 @@ type refreshResult struct {
 	// nothing.
 	stored chan struct{}
 
-	// The ID token is verified once for all the callers that need it.
+	// The ID token is verified once for all the callers that need it,
+	// against the session's ID token of the first (checkedFor); the others
+	// hold the same one, or are checked against theirs.
 	idMu       sync.Mutex
 	idVerified bool
+	checkedFor *IdTokenClaims
 	idClaims   IdTokenClaims
 	idErr      error
 	// Or only decoded (iss and sub) when the session's ID token is kept.
@@ -45,24 +48,33 @@ type idSubject struct {
 	Subject string `json:"sub"`
 }
 
-// verifiedIDToken verifies the result's ID token (signature, iss, aud,
-// times) once; each caller then checks it against its own session with
-// checkIDClaims. A failure caused by a caller's context is not kept.
-func (r *refreshResult) verifiedIDToken(ctx context.Context, c *core) (IdTokenClaims, error) {
+// verifiedIDToken verifies the result's ID token completely (signature,
+// iss, aud, times, and iss, sub and nonce against previous, the caller's
+// session ID token) once: a later caller holding the same session ID token
+// gets the same answer without decoding anything again. A failure caused
+// by a caller's context is not kept.
+func (r *refreshResult) verifiedIDToken(ctx context.Context, c *core, previous *IdTokenClaims) (IdTokenClaims, error) {
 	r.idMu.Lock()
 	defer r.idMu.Unlock()
-	if r.idVerified {
-		return r.idClaims, r.idErr
+	if r.idVerified && (r.checkedFor == previous || r.idErr == nil) {
+		if r.checkedFor == previous {
+			return r.idClaims, r.idErr
+		}
+		claims := r.idClaims
+		if err := c.checkIDClaims(&claims, idTokenCheck{previous: previous}); err != nil {
+			return IdTokenClaims{}, fmt.Errorf("%w: %w", ErrInvalidIDToken, err)
+		}
+		return claims, nil
 	}
 	m, err := c.provider(ctx)
 	if err != nil {
 		return IdTokenClaims{}, err
 	}
-	claims, err := c.verifyIDToken(ctx, m, r.idToken, idTokenCheck{})
+	claims, err := c.verifyIDToken(ctx, m, r.idToken, idTokenCheck{previous: previous})
 	if err != nil && ctx.Err() != nil {
 		return IdTokenClaims{}, err
 	}
-	r.idVerified, r.idClaims, r.idErr = true, claims, err
+	r.idVerified, r.checkedFor, r.idClaims, r.idErr = true, previous, claims, err
 	if err == nil {
 		c.claimsCache.put(r.idToken, &decodedClaims{raw: r.idToken, claims: claims})
 	}

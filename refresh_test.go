@@ -126,7 +126,7 @@ func TestNewerResultOfAnotherSessionSurvives(t *testing.T) {
 // stale (advance moves the clock, or waits), then asks perSession
 // goroutines per session at once, each through its own view. It returns
 // the stores and the token each goroutine got, by session.
-func storm(t *testing.T, srv *logtotest.Server, base *logto.LogtoClient, stores []logto.Storage, perSession int, resource string) [][]string {
+func storm(t testing.TB, srv *logtotest.Server, base *logto.LogtoClient, stores []logto.Storage, perSession int, resource string) [][]string {
 	t.Helper()
 	tokens := make([][]string, len(stores))
 	var wg sync.WaitGroup
@@ -178,13 +178,13 @@ func assertOneRefreshPerSession(t *testing.T, srv *logtotest.Server, stores []lo
 // stormClient is the shared client of a storm: the confidential web app
 // (its refresh tokens do not rotate here) or the public SPA (rotation on
 // every refresh).
-func stormClient(t *testing.T, srv *logtotest.Server, rotation bool) *logto.LogtoClient {
+func stormClient(t testing.TB, srv *logtotest.Server, rotation bool, opts ...logto.Option) *logto.LogtoClient {
 	t.Helper()
 	cfg := webAppConfig(srv)
 	if rotation {
 		cfg.AppId, cfg.AppSecret = spaID, ""
 	}
-	c, err := logto.NewLogtoClient(cfg, nil, logto.WithClock(srv.Now))
+	c, err := logto.NewLogtoClient(cfg, nil, append([]logto.Option{logto.WithClock(srv.Now)}, opts...)...)
 	require.NoError(t, err)
 	return c
 }

@@ -227,6 +227,9 @@ func (c *LogtoClient) refresh(ctx context.Context, key tokenKey) (cachedToken, e
 }
 
 func isInvalidGrant(err error) bool {
+	if err == nil {
+		return false
+	}
 	var oe *OAuthError
 	return errors.As(err, &oe) && oe.Code == "invalid_grant"
 }
@@ -246,14 +249,7 @@ func (c *LogtoClient) storeResult(ctx context.Context, key tokenKey, res *refres
 	idToken := ""
 	if res.idToken != "" {
 		if c.core.idTokenDue(previous, c.core.set.now()) {
-			claims, err := res.verifiedIDToken(ctx, c.core)
-			if err == nil {
-				err = c.core.checkIDClaims(&claims, idTokenCheck{previous: previous})
-				if err != nil {
-					err = fmt.Errorf("%w: %w", ErrInvalidIDToken, err)
-				}
-			}
-			if err != nil {
+			if _, err := res.verifiedIDToken(ctx, c.core, previous); err != nil {
 				return cachedToken{}, err
 			}
 			idToken = res.idToken

@@ -1,0 +1,184 @@
+package logto_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gologto/logto"
+	"github.com/gologto/logto/logtotest"
+)
+
+// Refresh benchmarks (issue 10): a storm of sessions expiring together,
+// a burst of goroutines on one expired token, and one API-resource
+// refresh, each beside its yardstick (handwritten_refresh_bench_test.go or
+// the bare round trip). Compare the impl= sub-benchmarks with
+// `benchstat -col /impl`.
+//
+// The provider's tokens live one minute and the clock moves a minute per
+// round, so that every round refreshes; the SDK's key set may be a day old
+// (WithJWKSMaxAge), as go-oidc's never expires, so that a round measures
+// the refresh and not a key fetch.
+
+const benchTTL = time.Minute
+
+func benchProvider(tb testing.TB, opts ...logtotest.Option) *logtotest.Server {
+	tb.Helper()
+	return newProvider(tb, append([]logtotest.Option{
+		logtotest.WithAccessTokenTTL(benchTTL), logtotest.WithIDTokenTTL(benchTTL),
+		logtotest.WithRefreshTokenTTL(10 * 365 * 24 * time.Hour),
+	}, opts...)...)
+}
+
+var benchKeyAge = logto.WithJWKSMaxAge(24 * time.Hour)
+
+// rounds runs prepare (untimed) then op (timed) b.N times.
+func rounds(b *testing.B, prepare func(), op func() error) {
+	b.Helper()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		prepare()
+		b.StartTimer()
+		if err := op(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+}
+
+// BenchmarkRefreshStorm: 1,000 sessions whose tokens (access and ID)
+// expire together, 10 goroutines each asking at once. It reports the
+// refresh requests per session (must be 1.000) and the time per session,
+// with and without refresh-token rotation on every refresh.
+func BenchmarkRefreshStorm(b *testing.B) {
+	const sessions, perSession = 1000, 10
+	for _, rotation := range []bool{false, true} {
+		b.Run(fmt.Sprintf("rotation=%v", rotation), func(b *testing.B) {
+			srv := benchProvider(b)
+			base := stormClient(b, srv, rotation, benchKeyAge)
+			stores := make([]logto.Storage, sessions)
+			for s := range stores {
+				stores[s] = logto.NewMemoryStorage()
+				signInAs(b, srv, base.WithStorage(stores[s]), aliceID)
+			}
+			requests := 0
+			rounds(b, func() {
+				srv.Advance(benchTTL)
+				srv.ResetRequests()
+			}, func() error {
+				storm(b, srv, base, stores, perSession, apiResource)
+				b.StopTimer()
+				requests += srv.RequestCount(logtotest.EndpointToken)
+				b.StartTimer()
+				return nil
+			})
+			perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N*sessions)
+			b.ReportMetric(float64(requests)/float64(b.N*sessions), "refresh-requests/session")
+			b.ReportMetric(perOp, "ns/session")
+		})
+	}
+}
+
+// BenchmarkRefreshBurst: 100 goroutines ask for one expired token at
+// once; one refresh serves them all. B/op and allocs/op are per burst.
+// token=userinfo is the default token (x/oauth2's own refresh in the
+// hand-written client), token=api an API-resource token.
+func BenchmarkRefreshBurst(b *testing.B) {
+	const callers = 100
+	burst := func(get func(ctx context.Context) (string, error)) error {
+		var wg sync.WaitGroup
+		errs := make(chan error, callers)
+		for range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := get(context.Background()); err != nil {
+					errs <- err
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		return <-errs
+	}
+	for _, token := range []struct{ name, resource string }{{"userinfo", ""}, {"api", apiResource}} {
+		b.Run("token="+token.name+"/impl=logto", func(b *testing.B) {
+			srv := benchProvider(b)
+			c, _ := sdkSession(b, srv, benchKeyAge)
+			rounds(b, func() { srv.Advance(benchTTL) }, func() error {
+				return burst(func(ctx context.Context) (string, error) { return c.GetAccessToken(ctx, token.resource) })
+			})
+		})
+		b.Run("token="+token.name+"/impl=handwritten", func(b *testing.B) {
+			srv := benchProvider(b)
+			_, rt := sdkSession(b, srv)
+			h := newHandRefresher(b, srv, rt, token.resource)
+			rounds(b, func() { srv.Advance(benchTTL); h.expire() }, func() error { return burst(h.token) })
+		})
+	}
+}
+
+// BenchmarkRefreshAPIResource: one refresh of an expired API-resource
+// token. impl=roundtrip is the floor: the bare token request and the
+// decoding of its JSON. impl=logto is the SDK, id-token=fresh while the
+// session's ID token is fresh (it is kept: no signature to verify),
+// id-token=due when it is due too (the new one is verified and stored).
+// impl=handwritten verifies the ID token on every refresh.
+func BenchmarkRefreshAPIResource(b *testing.B) {
+	b.Run("impl=roundtrip", func(b *testing.B) {
+		srv := benchProvider(b)
+		_, rt := sdkSession(b, srv)
+		hc := &http.Client{Timeout: 30 * time.Second}
+		ctx := context.Background()
+		tokenURL := srv.Issuer() + "/token"
+		rounds(b, func() { srv.Advance(benchTTL) }, func() error {
+			body, err := postRefresh(ctx, hc, tokenURL, rt, apiResource)
+			if err != nil {
+				return err
+			}
+			var tr struct {
+				AccessToken  string `json:"access_token"`
+				TokenType    string `json:"token_type"`
+				ExpiresIn    int64  `json:"expires_in"`
+				RefreshToken string `json:"refresh_token"`
+				IDToken      string `json:"id_token"`
+				Scope        string `json:"scope"`
+			}
+			return json.Unmarshal(body, &tr)
+		})
+	})
+	b.Run("impl=logto/id-token=fresh", func(b *testing.B) {
+		srv := benchProvider(b, logtotest.WithIDTokenTTL(365*24*time.Hour))
+		c, _ := sdkSession(b, srv, benchKeyAge)
+		ctx := context.Background()
+		rounds(b, func() { srv.Advance(benchTTL) }, func() error {
+			_, err := c.GetAccessToken(ctx, apiResource)
+			return err
+		})
+	})
+	b.Run("impl=logto/id-token=due", func(b *testing.B) {
+		srv := benchProvider(b)
+		c, _ := sdkSession(b, srv, benchKeyAge)
+		ctx := context.Background()
+		rounds(b, func() { srv.Advance(benchTTL) }, func() error {
+			_, err := c.GetAccessToken(ctx, apiResource)
+			return err
+		})
+	})
+	b.Run("impl=handwritten", func(b *testing.B) {
+		srv := benchProvider(b)
+		_, rt := sdkSession(b, srv)
+		h := newHandRefresher(b, srv, rt, apiResource)
+		ctx := context.Background()
+		rounds(b, func() { srv.Advance(benchTTL); h.expire() }, func() error {
+			_, err := h.token(ctx)
+			return err
+		})
+	})
+}
