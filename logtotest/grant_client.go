@@ -6,7 +6,9 @@ import (
 )
 
 // clientCredentialsLocked handles grant_type=client_credentials for
-// machine-to-machine apps: API resource tokens and organization tokens.
+// machine-to-machine apps: API resource tokens and organization tokens,
+// with the requested scopes that the app's roles allow (no scope requested,
+// none granted, and the answer then has no scope member, as in Logto).
 func (s *Server) clientCredentialsLocked(app *App, form url.Values) (*issued, *oauthError) {
 	resource, e := singleResource(form, multipleResourcesCC)
 	if e != nil {
@@ -37,13 +39,11 @@ func (s *Server) clientCredentialsLocked(app *App, form url.Values) (*issued, *o
 		avail = s.orgScopesLocked(app.OrganizationRoles[orgID])
 		aud, ttl = organizationAudience(orgID), organizationTokenTTL
 	}
-	scopes := intersect(avail, avail) // a de-duplicated copy
-	if sc := form.Get("scope"); sc != "" {
-		scopes = intersect(scopeList(sc), avail)
-	}
+	// As in Logto, only requested scopes are granted: none without scope.
+	scopes := intersect(scopeList(form.Get("scope")), avail)
 	claims := s.jwtAccessTokenClaimsLocked(app.ID, app.ID, aud, scopes, ttl)
 	if orgID != "" && resource != "" {
 		claims["organization_id"] = orgID
 	}
-	return &issued{atClaims: claims, expiresIn: int64(ttl.Seconds()), scope: joinScopes(scopes)}, nil
+	return &issued{atClaims: claims, expiresIn: int64(ttl.Seconds()), scope: joinScopes(scopes), omitEmptyScope: true}, nil
 }

@@ -328,9 +328,11 @@ func TestClientCredentials(t *testing.T) {
 		wantAud    string
 		wantScope  string
 	}{
-		{"resource, all scopes", url.Values{"resource": {apiA}}, 200, "", apiA, "read write"},
+		{"resource, no scope requested, none granted", url.Values{"resource": {apiA}}, 200, "", apiA, ""},
+		{"resource, requested scopes", url.Values{"resource": {apiA}, "scope": {"read write"}}, 200, "", apiA, "read write"},
 		{"resource, requested scope", url.Values{"resource": {apiA}, "scope": {"write admin"}}, 200, "", apiA, "write"},
-		{"organization", url.Values{"organization_id": {"org1"}}, 200, "", "urn:logto:organization:org1", "read:org write:org"},
+		{"organization, no scope requested", url.Values{"organization_id": {"org1"}}, 200, "", "urn:logto:organization:org1", ""},
+		{"organization", url.Values{"organization_id": {"org1"}, "scope": {"read:org write:org other"}}, 200, "", "urn:logto:organization:org1", "read:org write:org"},
 		{"neither resource nor organization", url.Values{}, 400, "invalid_target", "", ""},
 		{"unknown resource", url.Values{"resource": {"https://nope.example"}}, 400, "invalid_target", "", ""},
 		{"several resources", url.Values{"resource": {apiA, apiB}}, 400, "invalid_target", "", ""},
@@ -345,7 +347,6 @@ func TestClientCredentials(t *testing.T) {
 				assert.Equal(t, tt.wantErr, body["error"])
 				return
 			}
-			assert.Equal(t, tt.wantScope, body["scope"])
 			assert.Nil(t, body["refresh_token"])
 			assert.Nil(t, body["id_token"])
 			h, claims := verifyJWT(t, srv, str(body["access_token"]))
@@ -353,6 +354,12 @@ func TestClientCredentials(t *testing.T) {
 			assert.Equal(t, m2mID, claims["sub"])
 			assert.Equal(t, m2mID, claims["client_id"])
 			assert.Equal(t, tt.wantAud, claims["aud"])
+			if tt.wantScope == "" {
+				assert.NotContains(t, body, "scope", "Logto leaves an empty scope out")
+				assert.NotContains(t, claims, "scope")
+				return
+			}
+			assert.Equal(t, tt.wantScope, body["scope"])
 			assert.Equal(t, tt.wantScope, claims["scope"])
 		})
 	}

@@ -8,12 +8,12 @@ import (
 
 // tokenResponse is the token endpoint's success body.
 type tokenResponse struct {
-	AccessToken  string `json:"access_token"`
-	ExpiresIn    int64  `json:"expires_in"`
-	IDToken      string `json:"id_token,omitempty"`
-	RefreshToken string `json:"refresh_token,omitempty"`
-	Scope        string `json:"scope"`
-	TokenType    string `json:"token_type"`
+	AccessToken  string  `json:"access_token"`
+	ExpiresIn    int64   `json:"expires_in"`
+	IDToken      string  `json:"id_token,omitempty"`
+	RefreshToken string  `json:"refresh_token,omitempty"`
+	Scope        *string `json:"scope,omitempty"`
+	TokenType    string  `json:"token_type"`
 }
 
 // issued is what a grant decided to issue, before signing (signing and the
@@ -25,6 +25,9 @@ type issued struct {
 	idClaims     map[string]any // nil: no ID token
 	refreshToken string
 	scope        string
+	// omitEmptyScope leaves an empty scope out of the answer (Logto's
+	// client credentials grant); the other grants send "scope": "".
+	omitEmptyScope bool
 }
 
 // handleToken is the token endpoint.
@@ -96,8 +99,10 @@ func (s *Server) finish(out *issued) (*tokenResponse, *oauthError) {
 		AccessToken:  out.opaqueAT,
 		ExpiresIn:    out.expiresIn,
 		RefreshToken: out.refreshToken,
-		Scope:        out.scope,
 		TokenType:    "Bearer",
+	}
+	if out.scope != "" || !out.omitEmptyScope {
+		resp.Scope = &out.scope
 	}
 	if out.atClaims != nil {
 		at, err := key.sign(key.header("at+jwt"), out.atClaims)
