@@ -314,6 +314,10 @@ func (c *LogtoClient) storeRefresh(ctx context.Context, key tokenKey, res *refre
 	if err := c.storage.Set(ctx, StorageKeyAccessTokens, raw); err != nil {
 		return fmt.Errorf("%w: write %s: %w", ErrStorage, StorageKeyAccessTokens, err)
 	}
+	// The callers reading it next need not decode what was just encoded.
+	nd := &decodedTokens{raw: raw, entries: entries}
+	c.core.tokenCache.put(raw, nd)
+	c.lastTokens.Store(nd)
 	return nil
 }
 
