@@ -3,12 +3,17 @@
 // miniredis.
 //
 // [NewServer] starts the fake on a loopback port and registers its shutdown
-// with the test; [Start] does the same for demo programs. The server speaks
-// the real HTTP protocol (discovery, JWKS, authorization, token, userinfo,
-// revocation, introspection and end-session endpoints, mounted under /oidc
-// like Logto) and mimics Logto's wire behaviour: its claims, its organization
-// tokens, refresh token rotation with reuse detection, its error bodies, its
-// 303 redirects and its sign-out page.
+// with the test. It takes a [TB], the three methods of testing.TB it needs
+// (Helper, Fatalf, Cleanup), so that this package does not import package
+// testing. Programs that are not tests (a demo app, the quickstart) call
+// [Start], which returns an error instead of failing a test, and [Server.Close].
+//
+// The server speaks the real HTTP protocol (discovery, JWKS, authorization,
+// token, userinfo, revocation, introspection and end-session endpoints,
+// mounted under /oidc like Logto) and mimics Logto 1.42's wire behaviour:
+// its claims, its organization tokens, refresh token rotation with reuse
+// detection, its error bodies and messages, its 303 redirects, its
+// sign-in experience locations and its sign-out page.
 //
 // Tests configure it directly ([Server.AddApp], [Server.AddUser],
 // [Server.AddResource], ...), sign users in without a browser
@@ -23,20 +28,42 @@
 //
 // The fake keeps everything in memory, has no real authentication and its
 // keys are generated at start: it is for tests and demos only, never for
-// production use.
+// production use. The real-Logto suite (reallogto/ in this repository) runs
+// the same scenarios against the fake and the real server.
+//
+// # Sign-in page
+//
+// With [WithLoginPage], /oidc/auth sends a browser that must sign in where
+// Logto sends it, with the same location (testdata/experience-redirects.golden
+// holds the cases recorded on the real server): /sign-in?app_id=<client> by
+// default, /register for first_screen=register or the deprecated
+// interaction_mode=signUp, /identifier-sign-in, /identifier-register,
+// /single-sign-on and /reset-password for the other first_screen values,
+// and /direct/<method>/<target>?...&fallback=<first screen> for
+// direct_sign_in (social:<target>, sso:<connector>); organization_id,
+// ui_locales, one_time_token, login_hint and identifier are passed on in
+// Logto's order. An invalid first_screen or interaction_mode discards all
+// of them, as in Logto. The pending sign-in travels in an _interaction
+// cookie (path /). Each screen is a small HTML form, titled for the screen
+// ("Sign in", "Create account", ...), pre-filled with login_hint, showing
+// the text of [WithSignInHint] if any; it posts a username or user ID to
+// /sign-in. An empty field is answered "Enter a username.", an unknown name
+// names it.
 //
 // # Sessions and sign-out
 //
 // Like Logto, the fake keeps a sign-in session per browser, behind a
 // session cookie (named _session, with path /oidc so that apps on the same
 // host do not receive it). An authorization request that carries a live
-// session cookie signs in through that session: the sign-in page (see
-// [WithLoginPage]) is skipped unless prompt=login or max_age asks for a new
-// authentication, and prompt=none succeeds. Without one (a fresh browser),
-// signing in starts a new session and prompt=none answers login_required.
-// Each app that signed in through a session has its
-// own sid in it; it is put in ID tokens (and introspection answers) of apps
-// with a back-channel logout URI.
+// session cookie signs in through that session: the sign-in page is
+// skipped unless prompt=login or max_age asks for a new authentication,
+// and prompt=none succeeds. Without one (a fresh browser), signing in
+// starts a new session and prompt=none is redirected to the app with
+// login_required, "End-User authentication is required", as by Logto.
+// Each app that signed in through a session has its own sid in it; as in
+// Logto, it is put in the app's ID tokens, introspection answers and logout
+// tokens only when the app requires the logout session
+// ([App.BackchannelLogoutSessionRequired] with a BackchannelLogoutURI).
 //
 // The end-session endpoint (GET or POST /oidc/session/end) answers with
 // Logto's logout page: a form with id "op.logoutForm" (a hidden xsrf value
@@ -47,6 +74,32 @@
 // 303 to the post_logout_redirect_uri (with state) or to
 // /oidc/session/end/success. A browser does this by itself; a plain HTTP
 // client must post the form, or call [Server.EndSession].
+//
+// # Claims and scopes
+//
+// Claims follow Logto's rules for a user without a value: name, picture,
+// username, email and phone_number are JSON null; address and the profile
+// fields (given_name, ..., preferred_username when there is no username)
+// are left out, even when their scope was granted. An API token carries
+// the requested scopes the user holds through global roles ([Server.AddRole])
+// plus those of organization roles ([Server.AddOrganizationRoleResourceScopes]):
+// of every organization of the user for a plain token, of the named
+// organization only for an organization-scoped API token (resource and
+// organization_id), which is therefore not narrowed to the organization's
+// role. Client credentials tokens carry only the requested scopes the
+// app's roles allow (none when no scope is requested).
+//
+// # Panics
+//
+// A few methods panic on programmer errors instead of returning an error:
+// [Server.AddApp] and [Server.AddUser] with an empty ID, [Server.UpdateUser]
+// for an unknown user, [Server.Sign] with claims that cannot be encoded as
+// JSON, and [Server.RotateKey] if no key can be generated. A panic in a
+// hook ([Server.Intercept], [Server.MutateIDTokens], ...) aborts the request
+// it runs in, as any handler panic does in net/http. Everything else
+// reports failures: [Start] returns an error, [NewServer] calls Fatalf, and
+// [Server.Authorize], [Server.EndSession] and [Server.SendBackchannelLogout]
+// return errors.
 //
 // # Differences from Logto
 //
@@ -61,15 +114,25 @@
 //     sessions of the id_token_hint's subject, else those the client_id
 //     signed in through, else every session; Logto would end none. Both keep
 //     tests that use no browser meaningful.
+//   - User selection. Without [WithLoginPage], /oidc/auth signs the user in
+//     at once ([Server.SetAutoLogin], or a login_hint naming a user), where
+//     Logto always shows its sign-in experience; tests need no page. The
+//     page's screens sign in an existing user by username or ID alone: there
+//     are no passwords, no accounts are created on the register screens, and
+//     there are no social, single sign-on or MFA connectors, so direct
+//     sign-in lands on its fallback screen. After the page, the fake
+//     redirects to the app at once, without Logto's consent step and resume
+//     URL.
 //   - Consent. Every requested scope is granted at once (Logto's
 //     first-party apps auto-consent too); there is no consent_required
 //     error, even after a sign-out without logout=yes that only removed the
 //     app from the session.
-//   - User selection. The user is named by [Server.SetAutoLogin],
-//     [Server.Authorize], login_hint or the minimal sign-in page; there are
-//     no passwords, no sign-up, social or MFA flows, and the sign-in
-//     experience parameters (first_screen, direct_sign_in, ...) are only
-//     recorded.
+//   - Role changes. A token's API scopes come from the roles the user has
+//     when the token is issued. In Logto a grant's API scopes are fixed when
+//     the user signs in (the consent step records them in the grant, and
+//     the refresh grant filters by it), so a role given later shows in
+//     tokens only after a new sign-in. Tests that change roles mid-session
+//     see the new scopes at once here.
 //   - Logout page without a session. oidc-provider answers a browser that
 //     has no session with a different auto-submitted form (without the
 //     op.logoutForm id); the fake always renders op.logoutForm.
@@ -78,13 +141,16 @@
 //     access tokens, ID tokens and authorization codes (60 s) do.
 //   - Refresh token reuse. Logto accepts a rotated-away refresh token for
 //     3 seconds; the fake accepts it for [WithRefreshTokenReuseInterval]
-//     (0 by default, as in oidc-provider). A refresh request refused for
-//     its resource does not consume a rotating refresh token (in Logto it
-//     does, so that its next use counts as a reuse).
-//   - Back-channel logout. An app with a BackchannelLogoutURI is treated as
-//     requiring the logout session (Logto's "session required" option), so
-//     its ID tokens always carry sid. Logout tokens are sent one after the
-//     other, and a failed delivery is ignored, as in Logto.
+//     (0 by default, as in oidc-provider), so that a test on the frozen
+//     clock sees reuse detection at once. As in Logto, a refresh refused
+//     for its resource (invalid_target) has already consumed a rotating
+//     refresh token without returning its successor.
+//   - Back-channel logout. Logout tokens are sent one after the other
+//     (Logto sends them concurrently), and a failed delivery is ignored, as
+//     in Logto. A self-hosted Logto drops deliveries to loopback and
+//     private addresses unless it runs with
+//     OIDC_PROVIDER_SSRF_PROTECTION_DISABLED=1; the fake delivers to any
+//     address, since test receivers listen on loopback.
 //   - Discovery. The document announces only what the fake implements: no
 //     device authorization or pushed authorization request endpoints, only
 //     the authorization_code, refresh_token and client_credentials grants,
@@ -95,9 +161,10 @@
 //     Logto's (43 characters) but not its alphabet; JWT access tokens carry no
 //     custom claims (Logto's JWT customizer); only S256 PKCE and the
 //     ES384, ES256 and RS256 keys of [WithSigningAlg] are supported.
-//   - Errors. Error bodies have Logto's shape (code, message, error,
-//     error_description, plus error_uri, scope, state and iss where Logto
-//     has them); messages are the English descriptions, and a few checks
+//   - Errors. Error bodies have Logto's shape and English texts (code,
+//     message from Logto's phrases, error, error_description, plus error_uri,
+//     scope, state and iss where Logto has them; testdata/auth-errors.golden
+//     holds authorization errors recorded on the real server). A few checks
 //     happen in a different order than in oidc-provider, which matters only
 //     for requests with several errors.
 package logtotest
