@@ -26,15 +26,23 @@ func sdkRequests(srv *logtotest.Server) int {
 }
 
 // measure resets the request log and timer, runs the loop, and reports how
-// many requests the SDK sent per operation.
+// many requests the SDK sent per operation and the CPU time the process
+// spent per operation (cpu-ns/op: client, in-process provider and garbage
+// collector together). On a shared machine cpu-ns/op moves less than
+// ns/op, which also counts the time spent waiting for a core.
 func measure(b *testing.B, srv *logtotest.Server, loop func()) {
 	b.Helper()
 	b.ReportAllocs()
 	srv.ResetRequests()
 	b.ResetTimer()
+	cpu := processCPU()
 	loop()
+	cpu = processCPU() - cpu
 	b.StopTimer()
 	b.ReportMetric(float64(sdkRequests(srv))/float64(b.N), "requests/op")
+	if cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
 }
 
 // measureEach runs prepare (untimed) then op (timed) b.N times and reports

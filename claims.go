@@ -91,11 +91,14 @@ func (c *Claim[T]) UnmarshalJSON(b []byte) error {
 		c.value, c.state = zero, claimNull
 		return nil
 	}
+	// decodeCommon writes c.value only when it takes the value whole.
+	if decodeCommon(trimSpace(b), &c.value) {
+		c.state = claimSet
+		return nil
+	}
 	var v T
-	if !decodeCommon(trimSpace(b), &v) {
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
 	}
 	c.value, c.state = v, claimSet
 	return nil

@@ -279,3 +279,64 @@ func FuzzClaimDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) { checkAllClaimTypes(t, in) })
 }
+
+// decodeUserInfoAnswer decodes body as FetchUserInfo does.
+func decodeUserInfoAnswer(body []byte) (UserInfo, error) {
+	var a userInfoAnswer
+	a.arm()
+	if err := json.Unmarshal(body, &a); err != nil {
+		return UserInfo{}, err
+	}
+	return a.userInfo(), nil
+}
+
+// userInfoSeeds are the golden files and variants of the structured
+// claims: absent, null, empty, set, repeated, of the wrong type.
+func userInfoSeeds(t testing.TB) [][]byte {
+	var seeds [][]byte
+	for _, name := range []string{"userinfo_full", "userinfo_minimal"} {
+		in, err := os.ReadFile(filepath.Join("testdata", "claims", name+".json"))
+		require.NoError(t, err)
+		seeds = append(seeds, in)
+	}
+	for _, s := range []string{
+		`{"sub":"u","address":null,"identities":null,"sso_identities":null,"organization_data":null}`,
+		`{"sub":"u","address":{},"identities":{},"sso_identities":[],"organization_data":[]}`,
+		`{"sub":"u","address":{"country":"US"},"address":null}`,
+		`{"sub":"u","address":null,"address":{"country":"US"}}`,
+		`{"sub":"u","ADDRESS":{"country":"US"},"Identities":{"g":{"userId":"1"}}}`,
+		`{"sub":"u","identities":{"g":{"userId":"1","details":{"a":[1,null]}}},"sso_identities":[{"issuer":"i","identityId":"x"}]}`,
+		`{"sub":"u","organization_data":[{"id":"o","name":"n","description":null}]}`,
+		`{"sub":"u","address":"x"}`, `{"sub":"u","identities":[]}`, `{"sub":"u","organization_data":{}}`,
+		`{"sub":"u","sso_identities":[1]}`, `{"sub":"u","name":null,"email":"e","roles":["a"]}`, `null`, `[]`,
+	} {
+		seeds = append(seeds, []byte(s))
+	}
+	return seeds
+}
+
+// checkUserInfoOnePass: FetchUserInfo's one-pass decoding gives the same
+// UserInfo as json.Unmarshal into UserInfo, and fails when it fails.
+func checkUserInfoOnePass(t *testing.T, body []byte) {
+	t.Helper()
+	var want UserInfo
+	wantErr := json.Unmarshal(body, &want)
+	got, gotErr := decodeUserInfoAnswer(body)
+	require.Equal(t, wantErr == nil, gotErr == nil, "%q: %v / %v", body, gotErr, wantErr)
+	if wantErr == nil {
+		assert.Equal(t, want, got, "%q", body)
+	}
+}
+
+func TestUserInfoOnePassMatchesUnmarshal(t *testing.T) {
+	for _, body := range userInfoSeeds(t) {
+		checkUserInfoOnePass(t, body)
+	}
+}
+
+func FuzzUserInfoOnePass(f *testing.F) {
+	for _, body := range userInfoSeeds(f) {
+		f.Add(body)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) { checkUserInfoOnePass(t, body) })
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -49,6 +50,8 @@ type core struct {
 	http   *http.Client
 	issuer string
 	logger *slog.Logger
+	// scope is the scope parameter of sign-in, cfg.Scopes joined once.
+	scope string
 
 	meta    atomic.Pointer[providerMeta]
 	flights singleflight.Group
@@ -88,6 +91,7 @@ func newCore(cfg LogtoConfig, s settings) *core {
 		set:         s,
 		http:        httpx.NoRedirects(s.httpClient),
 		issuer:      cfg.Endpoint + "/oidc",
+		scope:       strings.Join(cfg.Scopes, " "),
 		logger:      logger,
 		tokenCache:  newRawCache[*decodedTokens](s.claimsCacheLimit),
 		claimsCache: newRawCache[*decodedClaims](s.claimsCacheLimit),
@@ -132,6 +136,11 @@ func (c *LogtoClient) IsAuthenticated(ctx context.Context) bool {
 	v, err := c.storage.Get(ctx, StorageKeyIDToken)
 	if err != nil || v == "" {
 		return false
+	}
+	// The token this view decoded last, checked here without a call: the
+	// common case of a session asked again and again.
+	if d := c.lastClaims.Load(); d != nil && d.raw == v {
+		return true
 	}
 	_, err = c.idClaims(v)
 	return err == nil

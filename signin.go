@@ -173,49 +173,61 @@ func (c *LogtoClient) SignIn(ctx context.Context, opts SignInOptions) (string, e
 	return authURL, nil
 }
 
-// queryBuilder writes query parameters in insertion order; set on an
-// existing key replaces its value in place.
+// queryBuilder writes query parameters in insertion order, the values of
+// a key together at its first place; set on an existing key replaces its
+// values in place. The zero value is ready; give pairs a capacity to spare
+// the growth.
 type queryBuilder struct {
-	keys []string
-	vals [][]string
+	pairs []queryPair
 }
+
+type queryPair struct{ k, v string }
 
 func (q *queryBuilder) add(k, v string) {
 	if v == "" {
 		return
 	}
-	for i, kk := range q.keys {
-		if kk == k {
-			q.vals[i] = append(q.vals[i], v)
-			return
+	// After the key's last value, to keep its values together.
+	at := len(q.pairs)
+	for i := len(q.pairs) - 1; i >= 0; i-- {
+		if q.pairs[i].k == k {
+			at = i + 1
+			break
 		}
 	}
-	q.keys = append(q.keys, k)
-	q.vals = append(q.vals, []string{v})
+	q.pairs = append(q.pairs, queryPair{})
+	copy(q.pairs[at+1:], q.pairs[at:])
+	q.pairs[at] = queryPair{k, v}
 }
 
 func (q *queryBuilder) set(k, v string) {
-	for i, kk := range q.keys {
-		if kk == k {
-			q.vals[i] = []string{v}
+	for i := range q.pairs {
+		if q.pairs[i].k == k {
+			q.pairs[i].v = v
+			// The key's other values go.
+			tail := slices.DeleteFunc(q.pairs[i+1:], func(p queryPair) bool { return p.k == k })
+			q.pairs = q.pairs[:i+1+len(tail)]
 			return
 		}
 	}
-	q.keys = append(q.keys, k)
-	q.vals = append(q.vals, []string{v})
+	q.pairs = append(q.pairs, queryPair{k, v})
 }
 
 func (q *queryBuilder) encode() string {
+	n := 0
+	for _, p := range q.pairs {
+		n += len(p.k) + len(p.v) + 2
+	}
 	var b strings.Builder
-	for i, k := range q.keys {
-		for _, v := range q.vals[i] {
-			if b.Len() > 0 {
-				b.WriteByte('&')
-			}
-			b.WriteString(url.QueryEscape(k))
-			b.WriteByte('=')
-			b.WriteString(url.QueryEscape(v))
+	// Escaping may add to it; most values need none.
+	b.Grow(n + n/4)
+	for i, p := range q.pairs {
+		if i > 0 {
+			b.WriteByte('&')
 		}
+		b.WriteString(url.QueryEscape(p.k))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(p.v))
 	}
 	return b.String()
 }
@@ -229,11 +241,12 @@ func (c *core) authorizationURL(endpoint string, tx transaction, opts SignInOpti
 	if prompt == "" {
 		prompt = c.cfg.Prompt
 	}
-	var q queryBuilder
+	// Room for every parameter below: one allocation, no growth.
+	q := queryBuilder{pairs: make([]queryPair, 0, 14+len(c.cfg.Resources)+len(opts.ExtraParams))}
 	q.add("client_id", c.cfg.AppId)
 	q.add("redirect_uri", tx.RedirectURI)
 	q.add("response_type", "code")
-	q.add("scope", strings.Join(c.cfg.Scopes, " "))
+	q.add("scope", c.scope)
 	for _, r := range c.cfg.Resources {
 		q.add("resource", r)
 	}

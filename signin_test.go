@@ -227,3 +227,88 @@ func uniq(s []string) map[string]bool {
 	}
 	return m
 }
+
+// refQuery is queryBuilder as it was before it kept flat pairs: keys in
+// insertion order, each with its list of values.
+type refQuery struct {
+	keys []string
+	vals [][]string
+}
+
+func (q *refQuery) add(k, v string) {
+	if v == "" {
+		return
+	}
+	for i, kk := range q.keys {
+		if kk == k {
+			q.vals[i] = append(q.vals[i], v)
+			return
+		}
+	}
+	q.keys = append(q.keys, k)
+	q.vals = append(q.vals, []string{v})
+}
+
+func (q *refQuery) set(k, v string) {
+	for i, kk := range q.keys {
+		if kk == k {
+			q.vals[i] = []string{v}
+			return
+		}
+	}
+	q.keys = append(q.keys, k)
+	q.vals = append(q.vals, []string{v})
+}
+
+func (q *refQuery) encode() string {
+	var b strings.Builder
+	for i, k := range q.keys {
+		for _, v := range q.vals[i] {
+			if b.Len() > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(url.QueryEscape(k) + "=" + url.QueryEscape(v))
+		}
+	}
+	return b.String()
+}
+
+// runQueryOps applies ops to both builders: each op is 3 bytes (add or
+// set, key, value) over small alphabets so that keys repeat.
+func runQueryOps(t *testing.T, ops []byte) {
+	t.Helper()
+	keys := []string{"resource", "scope", "a b", "prompt"}
+	vals := []string{"", "x", "y&z", "é"}
+	var got queryBuilder
+	var want refQuery
+	for i := 0; i+2 < len(ops); i += 3 {
+		k, v := keys[int(ops[i+1])%len(keys)], vals[int(ops[i+2])%len(vals)]
+		if ops[i]%2 == 0 {
+			got.add(k, v)
+			want.add(k, v)
+		} else {
+			got.set(k, v)
+			want.set(k, v)
+		}
+	}
+	assert.Equal(t, want.encode(), got.encode(), "ops %v", ops)
+}
+
+// TestQueryBuilderMatchesReference: same parameters in the same order as
+// before, values of a key together, set replacing a key's values in place.
+func TestQueryBuilderMatchesReference(t *testing.T) {
+	for _, ops := range [][]byte{
+		{},
+		{0, 0, 1, 0, 1, 1, 0, 0, 2},          // resource, scope, resource: together
+		{0, 0, 1, 0, 0, 2, 1, 0, 3},          // set replaces both resources
+		{0, 1, 1, 1, 2, 2, 0, 2, 1, 1, 1, 0}, // set to "" keeps the key, add of "" is nothing
+		{1, 3, 1, 0, 3, 2, 0, 0, 1, 1, 3, 3},
+	} {
+		runQueryOps(t, ops)
+	}
+}
+
+func FuzzQueryBuilder(f *testing.F) {
+	f.Add([]byte{0, 0, 1, 0, 1, 1, 0, 0, 2, 1, 0, 3})
+	f.Fuzz(func(t *testing.T, ops []byte) { runQueryOps(t, ops) })
+}
