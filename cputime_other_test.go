@@ -4,5 +4,5 @@ package logto_test
 
 import "time"
 
-// processCPU is unknown here: the cpu-ns/op metric then reads 0.
+// processCPU cannot be read on this system: measure reports no cpu-ns/op.
 func processCPU() time.Duration { return 0 }

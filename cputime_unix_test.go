@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// processCPU is the CPU time (user and system) the process has used so
-// far: the SDK's, the in-process provider's and the runtime's.
+// processCPU is the CPU time (user and system) the test process has used
+// so far, or 0 where it cannot be read.
 func processCPU() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
