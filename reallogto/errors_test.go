@@ -106,12 +106,6 @@ func TestServerErrors(t *testing.T) {
 			assert.Equal(t, "invalid_target", oauthError(t, err).Code)
 			time.Sleep(3500 * time.Millisecond)
 			_, err = upgraded.GetAccessToken(ctx, tg.api())
-			if tg.name() == "logtotest" {
-				// Deliberate difference (logtotest/doc.go): a refresh refused
-				// for its resource does not consume the refresh token.
-				require.NoError(t, err)
-				return
-			}
 			assert.ErrorIs(t, err, logto.ErrSessionExpired, "Logto revoked the grant")
 			assert.Equal(t, "grant request is invalid", oauthError(t, err).Description)
 			assert.False(t, upgraded.IsAuthenticated(ctx))

@@ -35,6 +35,7 @@ type tokenRequest struct {
 	// the refresh token it issued ("" when none).
 	status    int
 	rotatedTo string
+	answered  time.Time
 }
 
 // recorder is an http.RoundTripper that counts the SDK's requests by path
@@ -94,7 +95,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 			RefreshToken string `json:"refresh_token"`
 		}
 		_ = json.Unmarshal(raw, &body)
-		tr.status, tr.rotatedTo = resp.StatusCode, body.RefreshToken
+		tr.status, tr.rotatedTo, tr.answered = resp.StatusCode, body.RefreshToken, time.Now()
 		r.mu.Lock()
 		r.tokens = append(r.tokens, tr)
 		r.mu.Unlock()

@@ -23,10 +23,15 @@ type served struct {
 // asked for. Checking against the call's start (not its end) keeps the
 // check free of races: a correct SDK hands out tokens that are fresh at
 // some instant of the call.
-func requireNeverExpired(t *testing.T, got []served) {
+func requireNeverExpired(t *testing.T, got []served, rec *recorder) {
 	t.Helper()
 	for i, s := range got {
 		if !s.called.Before(time.Unix(s.exp, 0)) {
+			for _, tr := range rec.tokenRequests() {
+				if d := tr.at.Sub(s.called); d > -2*time.Second && d < time.Second {
+					t.Logf("token request sent at %s, answered %s", tr.at.Format("15:04:05.000"), tr.answered.Format("15:04:05.000"))
+				}
+			}
 			t.Fatalf("call %d at %s got a token that expired at %s", i, s.called.Format("15:04:05.000"), time.Unix(s.exp, 0).Format("15:04:05"))
 		}
 	}
@@ -68,7 +73,7 @@ func TestShortLivedTokensConcurrent(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		requireNeverExpired(t, got)
+		requireNeverExpired(t, got, rec)
 		rec.requireNoRefreshTokenReuse(t)
 		refreshes := rec.refreshes()
 		t.Logf("%s: %d calls, %d refreshes", tg.name(), len(got), refreshes)
@@ -104,7 +109,7 @@ func TestShortLivedTokenIsUsed(t *testing.T) {
 			got = append(got, served{token: tok, exp: numeric(t, jwtClaims(t, tok), "exp"), called: called})
 			time.Sleep(100 * time.Millisecond)
 		}
-		requireNeverExpired(t, got)
+		requireNeverExpired(t, got, rec)
 		refreshes := rec.refreshes()
 		t.Logf("%s: %d calls, %d refreshes", tg.name(), len(got), refreshes)
 		// Seven seconds of a 6-second token used for about half its life:

@@ -22,7 +22,10 @@ import (
 // credential of the fixtures, through the SDK's own M2M client.
 type mgmt struct {
 	endpoint string
-	http     *http.Client
+	f        *fixtures
+
+	mu   sync.Mutex
+	http *http.Client
 }
 
 var (
@@ -34,22 +37,39 @@ var (
 func managementAPI(t *testing.T, f *fixtures) *mgmt {
 	t.Helper()
 	mgmtOnce.Do(func() {
-		m2m, err := logto.NewM2MClient(logto.M2MConfig{
-			Endpoint:  f.Endpoint,
-			AppId:     f.ManagementAPI.BootstrapAppID,
-			AppSecret: f.ManagementAPI.BootstrapAppSecret,
-			Resource:  f.ManagementAPI.Resource,
-			Scopes:    []string{f.ManagementAPI.Scope},
-		}, logto.WithHTTPClient(&http.Client{Timeout: 20 * time.Second}))
-		if err != nil {
-			mgmtErr = err
-			return
-		}
-		// The client outlives the test that created it: its context must too.
-		mgmtAPI = &mgmt{endpoint: f.Endpoint, http: m2m.HTTPClient(context.Background())}
+		mgmtAPI = &mgmt{endpoint: f.Endpoint, f: f}
+		mgmtErr = mgmtAPI.renew()
 	})
 	require.NoError(t, mgmtErr)
 	return mgmtAPI
+}
+
+// renew starts over with a new M2M client (and so a new token). After the
+// signing key that signed the cached token is removed, Logto's own
+// Management API refuses that token (401 ERR_JWKS_NO_MATCHING_KEY) though
+// it has not expired.
+func (m *mgmt) renew() error {
+	m2m, err := logto.NewM2MClient(logto.M2MConfig{
+		Endpoint:  m.f.Endpoint,
+		AppId:     m.f.ManagementAPI.BootstrapAppID,
+		AppSecret: m.f.ManagementAPI.BootstrapAppSecret,
+		Resource:  m.f.ManagementAPI.Resource,
+		Scopes:    []string{m.f.ManagementAPI.Scope},
+	}, logto.WithHTTPClient(&http.Client{Timeout: 20 * time.Second}))
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	// The client outlives the test that created it: its context must too.
+	m.http = m2m.HTTPClient(context.Background())
+	m.mu.Unlock()
+	return nil
+}
+
+func (m *mgmt) client() *http.Client {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.http
 }
 
 // call sends a Management API request and decodes a JSON answer into out
@@ -68,7 +88,7 @@ func (m *mgmt) call(t *testing.T, method, path string, body, out any, want ...in
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := m.http.Do(req)
+	resp, err := m.client().Do(req)
 	require.NoError(t, err, "%s %s", method, path)
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
@@ -95,7 +115,7 @@ func (m *mgmt) cleanup(t *testing.T, path string) {
 		if err != nil {
 			return
 		}
-		if resp, err := m.http.Do(req); err == nil {
+		if resp, err := m.client().Do(req); err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 		}

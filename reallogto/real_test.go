@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -18,6 +19,8 @@ import (
 type realTarget struct {
 	f *fixtures
 	m *mgmt
+	// keyIDs maps a JWK kid to its Management API key id.
+	keyIDs sync.Map
 }
 
 func newRealTarget(t *testing.T) *realTarget {
@@ -302,22 +305,36 @@ func (r *realTarget) waitForKIDs(t *testing.T, want ...string) {
 	}, 20*time.Second, 100*time.Millisecond, "JWKS never served %v (last %v)", want, got)
 }
 
+// rotateSigningKey rotates through the Management API (POST
+// /api/configs/oidc/private-keys/rotate: the new key becomes Current, the
+// old one Previous, an older Previous is dropped) and waits until the
+// tenant, which reloads lazily, publishes both. Management API key ids are
+// not JWK kids (the JWKS names keys by thumbprint), so the ids are kept
+// by kid for removeSigningKey.
 func (r *realTarget) rotateSigningKey(t *testing.T) (string, string) {
 	t.Helper()
-	old := r.publishedKIDs(t)
-	require.NotEmpty(t, old)
+	before := r.publishedKIDs(t)
+	require.NotEmpty(t, before)
 	var keys []map[string]any
 	r.m.call(t, http.MethodPost, "/configs/oidc/private-keys/rotate", map[string]any{}, &keys)
 	require.Len(t, keys, 2, "rotation answered %v", keys)
-	newKID, oldKID := idOf(t, keys[0]), idOf(t, keys[1])
-	require.Equal(t, old[0], oldKID, "the key that signed until now is the second one after rotation")
-	r.waitForKIDs(t, newKID, oldKID)
-	return newKID, oldKID
+	assert.Equal(t, "Current", keys[0]["status"])
+	assert.Equal(t, "Previous", keys[1]["status"])
+	var got []string
+	require.Eventually(t, func() bool {
+		got = r.publishedKIDs(t)
+		return len(got) == 2 && got[1] == before[0]
+	}, 20*time.Second, 100*time.Millisecond, "JWKS never served the new key before %s (last %v)", before[0], got)
+	r.keyIDs.Store(got[0], idOf(t, keys[0]))
+	r.keyIDs.Store(got[1], idOf(t, keys[1]))
+	return got[0], got[1]
 }
 
 func (r *realTarget) removeSigningKey(t *testing.T, kid string) {
 	t.Helper()
-	r.m.call(t, http.MethodDelete, "/configs/oidc/private-keys/"+kid, nil, nil, http.StatusNoContent)
+	id, ok := r.keyIDs.Load(kid)
+	require.True(t, ok, "key %s was not rotated by this test", kid)
+	r.m.call(t, http.MethodDelete, "/configs/oidc/private-keys/"+id.(string), nil, nil, http.StatusNoContent)
 	var rest []string
 	for _, k := range r.publishedKIDs(t) {
 		if k != kid {
@@ -325,4 +342,6 @@ func (r *realTarget) removeSigningKey(t *testing.T, kid string) {
 		}
 	}
 	r.waitForKIDs(t, rest...)
+	// The Management API token was signed with the removed key.
+	require.NoError(t, r.m.renew())
 }

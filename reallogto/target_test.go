@@ -113,9 +113,12 @@ const (
 )
 
 // forTargets runs fn as parallel subtests against every target: the real
-// server ("real") and a fresh logtotest ("logtotest").
+// server ("real") and a fresh logtotest ("logtotest"). The calling test
+// becomes parallel too: only TestSigningKeyRotation, which changes the
+// whole tenant's keys, runs alone before the others.
 func forTargets(t *testing.T, fn func(t *testing.T, tg target)) {
 	t.Helper()
+	t.Parallel()
 	t.Run("real", func(t *testing.T) {
 		t.Parallel()
 		fn(t, newRealTarget(t))
