@@ -85,7 +85,7 @@ func TestM2MClient(t *testing.T) {
 
 func TestM2MOrganizationToken(t *testing.T) {
 	srv := newM2MProvider(t)
-	m, err := logto.NewM2MClient(logto.M2MConfig{Endpoint: srv.URL(), AppId: "m2m-app", AppSecret: "m2m-secret", OrganizationID: memberOrg}, logto.WithClock(srv.Now))
+	m, err := logto.NewM2MClient(logto.M2MConfig{Endpoint: srv.URL(), AppId: "m2m-app", AppSecret: "m2m-secret", OrganizationID: memberOrg, Scopes: []string{"read:org"}}, logto.WithClock(srv.Now))
 	require.NoError(t, err)
 	tok, err := m.AccessToken(context.Background())
 	require.NoError(t, err)
@@ -146,7 +146,7 @@ func TestTokenSourcesCallAPIs(t *testing.T) {
 		return string(b)
 	}
 
-	m, err := logto.NewM2MClient(logto.M2MConfig{Endpoint: srv.URL(), AppId: "m2m-app", AppSecret: "m2m-secret", Resource: apiResource})
+	m, err := logto.NewM2MClient(logto.M2MConfig{Endpoint: srv.URL(), AppId: "m2m-app", AppSecret: "m2m-secret", Resource: apiResource, Scopes: []string{"read:data"}})
 	require.NoError(t, err)
 	assert.Equal(t, "m2m-app read:data", get(m.HTTPClient(ctx)))
 
