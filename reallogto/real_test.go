@@ -36,8 +36,7 @@ func (r *realTarget) api() string      { return r.f.API.Indicator }
 func (r *realTarget) org() string      { return r.f.Organization.ID }
 
 func (r *realTarget) webApp() app {
-	a := r.f.WebApp
-	return app{ID: a.ID, Secret: a.Secret, RedirectURI: a.RedirectURI, PostLogoutRedirectURI: a.PostLogoutRedirectURI}
+	return app(r.f.WebApp)
 }
 
 func (r *realTarget) nativeApp() app {
@@ -262,14 +261,6 @@ func (r *realTarget) authorizeOnly(t *testing.T, b *browser, authURL string) str
 	}
 	t.Fatalf("no page after 6 redirects (last %s)", loc)
 	return ""
-}
-
-// signingKeys lists the tenant's private signing keys (ids and statuses).
-func (r *realTarget) signingKeys(t *testing.T) []map[string]any {
-	t.Helper()
-	var keys []map[string]any
-	r.m.call(t, http.MethodGet, "/configs/oidc/private-keys", nil, &keys)
-	return keys
 }
 
 // publishedKIDs reads the key ids the OIDC JWKS endpoint serves now.
