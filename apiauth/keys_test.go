@@ -21,14 +21,18 @@ func TestRemovedKeyRefused(t *testing.T) {
 		name   string
 		maxAge time.Duration // configured, 0 for the default
 		held   time.Duration
+		cache  int
 	}{
-		{"default maximum age", 0, logto.DefaultJWKSMaxAge},
-		{"configured maximum age", 2 * time.Minute, 2 * time.Minute},
+		{"default maximum age", 0, logto.DefaultJWKSMaxAge, -1},
+		{"configured maximum age", 2 * time.Minute, 2 * time.Minute, -1},
+		// The verified-token cache does not outlive the keys that
+		// verified a token.
+		{"token in the verified-token cache", 0, logto.DefaultJWKSMaxAge, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			srv := logtotest.NewServer(t)
-			v := newVerifier(t, srv, func(c *apiauth.Config) { c.CacheSize = -1; c.JWKSMaxAge = tt.maxAge })
+			v := newVerifier(t, srv, func(c *apiauth.Config) { c.CacheSize = tt.cache; c.JWKSMaxAge = tt.maxAge })
 			old := accessToken(srv, nil)
 			_, err := v.Verify(ctx, old)
 			require.NoError(t, err)

@@ -165,11 +165,17 @@ func (v *Verifier) Verify(ctx context.Context, token string, reqs ...Requirement
 	key := sha256.Sum256([]byte(token))
 	c, ok := v.cache.get(key, now)
 	if !ok {
-		var err error
-		if c, err = v.verify(ctx, token, now); err != nil {
+		var (
+			keysUntil time.Time
+			err       error
+		)
+		if c, keysUntil, err = v.verify(ctx, token, now); err != nil {
 			return nil, err
 		}
-		v.cache.put(key, c, c.Expiry.Time().Add(v.cfg.Leeway), now)
+		// Reused until the token expires, or until the keys that verified
+		// it are past their maximum age: a key Logto removed must not keep
+		// verifying through the cache.
+		v.cache.put(key, c, earliest(c.Expiry.Time().Add(v.cfg.Leeway), keysUntil), now)
 	}
 	for _, r := range reqs {
 		if e := r(c); e != nil {
@@ -179,19 +185,34 @@ func (v *Verifier) Verify(ctx context.Context, token string, reqs ...Requirement
 	return c, nil
 }
 
-func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Claims, error) {
-	payload, err := v.tenant.VerifyJWT(ctx, token, "at+jwt", "application/at+jwt")
+// verify checks token at now and returns its claims, and until when the
+// keys that verified its signature are fresh.
+func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Claims, time.Time, error) {
+	payload, keysUntil, err := v.tenant.Verify(ctx, token, "at+jwt", "application/at+jwt")
 	if err != nil {
 		switch {
 		case errors.Is(err, tenant.ErrUnavailable):
-			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+			return nil, time.Time{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		case errors.Is(err, tenant.ErrWrongType):
-			return nil, invalid("token type is not at+jwt", err)
+			return nil, time.Time{}, invalid("token type is not at+jwt", err)
 		case errors.Is(err, tenant.ErrBadSignature):
-			return nil, invalid("signature verification failed", err)
+			return nil, time.Time{}, invalid("signature verification failed", err)
 		}
-		return nil, invalid("malformed token or unsupported algorithm", err)
+		return nil, time.Time{}, invalid("malformed token or unsupported algorithm", err)
 	}
+	c, err := v.checkClaims(payload, now)
+	return c, keysUntil, err
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// checkClaims decodes and checks the claims of a verified payload.
+func (v *Verifier) checkClaims(payload []byte, now time.Time) (*Claims, error) {
 	c := &Claims{raw: payload}
 	if err := json.Unmarshal(payload, &c.AccessTokenClaims); err != nil {
 		return nil, invalid("malformed claims", err)

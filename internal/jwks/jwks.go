@@ -129,53 +129,62 @@ func New(cfg Config) *KeySet {
 // JWTs are compact (RFC 7519 7.1), and the JSON serialization could carry
 // unprotected header members.
 func (k *KeySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
+	payload, _, err := k.Verify(ctx, raw)
+	return payload, err
+}
+
+// Verify is VerifySignature that also reports until when the verdict may
+// be reused: the maximum age of the keys that verified (in the past when
+// stale keys served during an outage). A cache of verified tokens must
+// not outlive it, or a key the provider removed would still be trusted.
+func (k *KeySet) Verify(ctx context.Context, raw string) ([]byte, time.Time, error) {
 	jws, err := jose.ParseSignedCompact(raw, Algorithms)
 	if err != nil {
-		return nil, fmt.Errorf("malformed JWS: %w", err)
+		return nil, time.Time{}, fmt.Errorf("malformed JWS: %w", err)
 	}
 	if len(jws.Signatures) != 1 {
-		return nil, errors.New("JWS must carry exactly one signature")
+		return nil, time.Time{}, errors.New("JWS must carry exactly one signature")
 	}
 	h := jws.Signatures[0].Header
-	keys, seen, err := k.current(ctx)
+	v, err := k.current(ctx)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
-	payload, found, err := verifyWith(jws, h, keys)
+	payload, found, err := verifyWith(jws, h, v.keys)
 	if err == nil {
-		return payload, nil
+		return payload, v.expires, nil
 	}
 	// An unknown key id (or a failure with no kid) may mean the provider
 	// rotated its keys: refetch, unless that was done within the cooldown.
 	if found && h.KeyID != "" {
-		return nil, err
+		return nil, time.Time{}, err
 	}
-	if rerr := k.update(ctx, seen, true); rerr != nil {
-		return nil, fmt.Errorf("%w (refetching keys: %w)", err, rerr)
+	if rerr := k.update(ctx, v.seen, true); rerr != nil {
+		return nil, time.Time{}, fmt.Errorf("%w (refetching keys: %w)", err, rerr)
 	}
-	keys, _ = k.held()
-	payload, _, err = verifyWith(jws, h, keys)
-	return payload, err
+	v = k.held()
+	payload, _, err = verifyWith(jws, h, v.keys)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return payload, v.expires, nil
 }
 
 // Keys returns a copy of the keys held now, fresh or not.
 func (k *KeySet) Keys() []jose.JSONWebKey {
-	keys, _ := k.held()
-	return append([]jose.JSONWebKey(nil), keys...)
+	return append([]jose.JSONWebKey(nil), k.held().keys...)
 }
 
 // Expires reports when the held keys pass their maximum age (zero before
 // the first successful fetch).
 func (k *KeySet) Expires() time.Time {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.expires
+	return k.held().expires
 }
 
-func (k *KeySet) held() ([]jose.JSONWebKey, uint64) {
+func (k *KeySet) held() view {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.keys, k.started
+	return k.viewLocked()
 }
 
 // verifyWith tries the candidate keys. found reports whether a key with the

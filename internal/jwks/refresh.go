@@ -10,28 +10,32 @@ import (
 )
 
 // current returns the keys to verify with now, fetching them first when
-// none are held or the held ones are past their maximum age. seen is the
-// number of fetches begun before the caller looked, for a later update.
+// none are held or the held ones are past their maximum age. Its seen is
+// the number of fetches begun before the caller looked, for a later
+// update.
 //
 // When that fetch fails, keys past their maximum age are still returned
 // for up to StaleGrace (the provider may be down, and the keys it
 // published are still its keys); after that, or when no key was ever
 // fetched, the error is returned.
-func (k *KeySet) current(ctx context.Context) ([]jose.JSONWebKey, uint64, error) {
+func (k *KeySet) current(ctx context.Context) (view, error) {
 	k.mu.Lock()
-	keys, seen, fresh := k.keys, k.started, k.freshLocked()
+	v, fresh := k.viewLocked(), k.freshLocked()
 	k.mu.Unlock()
 	if fresh {
-		return keys, seen, nil
+		return v, nil
 	}
+	seen := v.seen
 	err := k.update(ctx, seen, false)
 	if err != nil && ctx.Err() != nil {
-		return nil, seen, fmt.Errorf("fetch JWKS: %w", ctx.Err())
+		return view{}, fmt.Errorf("fetch JWKS: %w", ctx.Err())
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	v = k.viewLocked()
+	v.seen = seen
 	if k.freshLocked() || (k.keys != nil && k.cfg.Now().Before(k.expires.Add(StaleGrace))) {
-		return k.keys, seen, nil
+		return v, nil
 	}
 	if err == nil {
 		err = k.lastErr
@@ -40,10 +44,21 @@ func (k *KeySet) current(ctx context.Context) ([]jose.JSONWebKey, uint64, error)
 		err = errors.New("fetch JWKS: no keys")
 	}
 	if k.keys == nil {
-		return nil, seen, err
+		return view{}, err
 	}
-	return nil, seen, fmt.Errorf("the key set is more than %s past its maximum age and cannot be refetched: %w",
+	return view{}, fmt.Errorf("the key set is more than %s past its maximum age and cannot be refetched: %w",
 		StaleGrace, err)
+}
+
+// view is what a caller saw of the key set.
+type view struct {
+	keys    []jose.JSONWebKey
+	expires time.Time
+	seen    uint64
+}
+
+func (k *KeySet) viewLocked() view {
+	return view{keys: k.keys, expires: k.expires, seen: k.started}
 }
 
 func (k *KeySet) freshLocked() bool {

@@ -89,9 +89,17 @@ func New(cfg Config) (*Tenant, error) {
 // (asymmetric algorithms only), that its header typ is one of types
 // (case-insensitive), and returns the payload.
 func (t *Tenant) VerifyJWT(ctx context.Context, token string, types ...string) ([]byte, error) {
+	payload, _, err := t.Verify(ctx, token, types...)
+	return payload, err
+}
+
+// Verify is VerifyJWT that also reports until when the signature's
+// verdict may be reused (jwks.KeySet.Verify): a cache of verified tokens
+// must not outlive the keys that verified them.
+func (t *Tenant) Verify(ctx context.Context, token string, types ...string) ([]byte, time.Time, error) {
 	jws, err := jose.ParseSignedCompact(token, jwks.Algorithms)
 	if err != nil || len(jws.Signatures) != 1 {
-		return nil, ErrMalformed
+		return nil, time.Time{}, ErrMalformed
 	}
 	typ, _ := jws.Signatures[0].Header.ExtraHeaders[jose.HeaderType].(string)
 	ok := false
@@ -99,20 +107,20 @@ func (t *Tenant) VerifyJWT(ctx context.Context, token string, types ...string) (
 		ok = ok || strings.EqualFold(typ, want)
 	}
 	if !ok {
-		return nil, fmt.Errorf("%w: %q is not %s", ErrWrongType, typ, strings.Join(types, " or "))
+		return nil, time.Time{}, fmt.Errorf("%w: %q is not %s", ErrWrongType, typ, strings.Join(types, " or "))
 	}
 	keys, err := t.keySet(ctx)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
-	payload, err := keys.VerifySignature(ctx, token)
+	payload, until, err := keys.Verify(ctx, token)
 	if err != nil {
 		if errors.Is(err, jwks.ErrNoKey) {
-			return nil, fmt.Errorf("%w: %w", ErrBadSignature, err)
+			return nil, time.Time{}, fmt.Errorf("%w: %w", ErrBadSignature, err)
 		}
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, time.Time{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	return payload, nil
+	return payload, until, nil
 }
 
 // keySet returns the tenant's key set, discovering it on first use. All
