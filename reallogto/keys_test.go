@@ -236,7 +236,9 @@ func signingKeyRotation(t *testing.T, tg target) {
 	idAfter, _ := c.GetIdToken(ctx)
 	assert.Equal(t, rtBefore, rtAfter)
 	assert.Equal(t, idBefore, idAfter)
+	sentBefore := rec.count("/token")
 	tok, err := c.GetAccessToken(ctx, api3)
-	require.NoError(t, err, "the session goes on with the provider's real answers")
+	assert.Equal(t, sentBefore+1, rec.count("/token"), "a new request, not the refused result again")
+	require.NoError(t, err, "the session goes on with the provider's real answers (new key %s, old %s, token requests %d)", newKID, oldKID, rec.count("/token"))
 	assert.Equal(t, newKID, kid(t, tok))
 }
