@@ -426,6 +426,16 @@ func TestConformanceOIDCCScenarios(t *testing.T) {
 			claims, err := f.client.GetIdTokenClaims(ctx)
 			require.NoError(t, err)
 			assert.Equal(t, aliceID, claims.Subject)
+
+			// The refused result is not served again: once the provider
+			// answers correctly, the next call sends a new request and
+			// the session goes on.
+			f.srv.MutateIDTokens(nil)
+			f.srv.ResetRequests()
+			at, err = f.client.GetAccessToken(ctx, "")
+			require.NoError(t, err)
+			assert.NotEmpty(t, at)
+			assertRequests(t, f.srv, reqs{logtotest.EndpointToken: 1})
 		}})
 	}
 	for _, c := range cases {

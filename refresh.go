@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gologto/logto/internal/jwtx"
@@ -28,15 +29,15 @@ type refreshResult struct {
 	// after it, so that on the same storage they find it there and write
 	// nothing.
 	stored chan struct{}
+	// spent is the refresh token the request sent.
+	spent string
 
 	// The ID token is verified once for all the callers that need it,
-	// against the session's ID token of the first (checkedFor); the others
-	// hold the same one, or are checked against theirs.
+	// against the session's ID token of the first (idVerified.checkedFor);
+	// the others hold the same one and read the answer without locking, or
+	// are checked against theirs.
 	idMu       sync.Mutex
-	idVerified bool
-	checkedFor *IdTokenClaims
-	idClaims   IdTokenClaims
-	idErr      error
+	idVerified atomic.Pointer[idVerification]
 	// Or only decoded (iss and sub) when the session's ID token is kept.
 	subOnce sync.Once
 	sub     idSubject
@@ -48,23 +49,35 @@ type idSubject struct {
 	Subject string `json:"sub"`
 }
 
+// idVerification is the outcome of verifying a result's ID token.
+type idVerification struct {
+	checkedFor *IdTokenClaims
+	claims     IdTokenClaims
+	err        error
+}
+
 // verifiedIDToken verifies the result's ID token completely (signature,
 // iss, aud, times, and iss, sub and nonce against previous, the caller's
 // session ID token) once: a later caller holding the same session ID token
 // gets the same answer without decoding anything again. A failure caused
 // by a caller's context is not kept.
 func (r *refreshResult) verifiedIDToken(ctx context.Context, c *core, previous *IdTokenClaims) (IdTokenClaims, error) {
+	if v := r.idVerified.Load(); v != nil && v.checkedFor == previous {
+		return v.claims, v.err
+	}
 	r.idMu.Lock()
 	defer r.idMu.Unlock()
-	if r.idVerified && (r.checkedFor == previous || r.idErr == nil) {
-		if r.checkedFor == previous {
-			return r.idClaims, r.idErr
+	if v := r.idVerified.Load(); v != nil {
+		if v.checkedFor == previous {
+			return v.claims, v.err
 		}
-		claims := r.idClaims
-		if err := c.checkIDClaims(&claims, idTokenCheck{previous: previous}); err != nil {
-			return IdTokenClaims{}, fmt.Errorf("%w: %w", ErrInvalidIDToken, err)
+		if v.err == nil {
+			claims := v.claims
+			if err := c.checkIDClaims(&claims, idTokenCheck{previous: previous}); err != nil {
+				return IdTokenClaims{}, fmt.Errorf("%w: %w", ErrInvalidIDToken, err)
+			}
+			return claims, nil
 		}
-		return claims, nil
 	}
 	m, err := c.provider(ctx)
 	if err != nil {
@@ -74,7 +87,7 @@ func (r *refreshResult) verifiedIDToken(ctx context.Context, c *core, previous *
 	if err != nil && ctx.Err() != nil {
 		return IdTokenClaims{}, err
 	}
-	r.idVerified, r.checkedFor, r.idClaims, r.idErr = true, previous, claims, err
+	r.idVerified.Store(&idVerification{checkedFor: previous, claims: claims, err: err})
 	if err == nil {
 		c.claimsCache.put(r.idToken, &decodedClaims{raw: r.idToken, claims: claims})
 	}
@@ -147,8 +160,12 @@ func (c *LogtoClient) refreshShared(ctx context.Context, read string, key tokenK
 				return cachedToken{}, ctx.Err()
 			}
 			switch {
-			case f.res != nil && f.key == k:
+			case f.res != nil && f.key == k && c.core.fresh(f.res.entry, c.core.set.now()):
+				// Fresh at this caller's own time: a result answered after
+				// its short-lived token expired is not handed out.
 				return c.useResult(ctx, key, f.res, read, previous)
+			case f.res != nil && f.key == k:
+				continue // expired on arrival: the loop follows its rotation and refreshes again
 			case f.err != nil && !isContextErr(f.err) && (f.key == k || isInvalidGrant(f.err)):
 				// The same request would fail the same way; a refused
 				// refresh token is refused whatever the token asked for.
@@ -169,14 +186,22 @@ func (c *LogtoClient) lead(ctx context.Context, rt, read string, key tokenKey, p
 	book := &c.core.recent
 	if t, ok, err := c.cachedFresh(ctx, key); err == nil && ok {
 		book.finish(rt, f, nil, nil, c.core.set.now())
+		close(f.done)
 		return t, nil
 	}
 	res, err := c.core.doRefresh(ctx, rt, key)
 	book.finish(rt, f, res, err, c.core.set.now())
 	if err != nil {
+		close(f.done)
 		return cachedToken{}, err
 	}
-	defer close(res.stored)
+	// The refresh token is free again (a request for another token may
+	// follow the rotation now); the callers waiting for this result wake
+	// once it is stored, and find nothing left to write.
+	defer func() {
+		close(res.stored)
+		close(f.done)
+	}()
 	return c.storeResult(ctx, key, res, read, previous)
 }
 
@@ -212,6 +237,7 @@ func (c *core) doRefresh(ctx context.Context, rt string, key tokenKey) (*refresh
 		return nil, wrapf(err, "refresh access token")
 	}
 	res := &refreshResult{
+		spent:        rt,
 		refreshToken: rt,
 		entry:        tokenEntry(tr, at),
 		idToken:      tr.IDToken,
@@ -232,8 +258,8 @@ const recentWindow = 10 * time.Second
 // refreshing a token per audience at once rotates once per audience.
 const maxRotationHops = 64
 
-// flight is a refresh request in flight. done is closed when res or err
-// is set.
+// flight is a refresh request in flight. done is closed once res or err
+// is set and, for a result, once its sender stored it.
 type flight struct {
 	key  string
 	done chan struct{}
@@ -292,7 +318,8 @@ func (r *recentRefreshes) startLocked(rt string, f *flight) {
 }
 
 // finish ends the flight of rt: it records a result under the refresh
-// token spent and the one produced, and wakes the waiting callers.
+// token spent and the one produced. The caller then closes f.done to wake
+// the callers waiting for it.
 func (r *recentRefreshes) finish(rt string, f *flight, res *refreshResult, err error, now time.Time) {
 	r.mu.Lock()
 	delete(r.inflight, rt)
@@ -301,7 +328,6 @@ func (r *recentRefreshes) finish(rt string, f *flight, res *refreshResult, err e
 	}
 	f.res, f.err = res, err
 	r.mu.Unlock()
-	close(f.done)
 }
 
 func (r *recentRefreshes) putLocked(rt, key string, res *refreshResult, now time.Time) {
@@ -320,6 +346,24 @@ func (r *recentRefreshes) putLocked(rt, key string, res *refreshResult, now time
 		r.rotated[rt] = rotation{next: res.refreshToken, at: res.at}
 		r.queue = append(r.queue, expiring{until: until, rk: resultKey{rt: rt}})
 		add(resultKey{res.refreshToken, key})
+	}
+}
+
+// refuse forgets res, a result whose response a caller refused (an ID
+// token that failed verification): the next caller sends a new request
+// instead of being answered with the refused result again for
+// recentWindow. Its rotation is forgotten too, since the refused response
+// was never stored.
+func (r *recentRefreshes) refuse(key string, res *refreshResult) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rk := range []resultKey{{res.spent, key}, {res.refreshToken, key}} {
+		if r.results[rk] == res {
+			delete(r.results, rk)
+		}
+	}
+	if rot, ok := r.rotated[res.spent]; ok && rot.next == res.refreshToken {
+		delete(r.rotated, res.spent)
 	}
 }
 

@@ -250,17 +250,41 @@ func (c *LogtoClient) storeResult(ctx context.Context, key tokenKey, res *refres
 	if res.idToken != "" {
 		if c.core.idTokenDue(previous, c.core.set.now()) {
 			if _, err := res.verifiedIDToken(ctx, c.core, previous); err != nil {
+				if !isContextErr(err) {
+					c.core.recent.refuse(key.String(), res)
+				}
 				return cachedToken{}, err
 			}
 			idToken = res.idToken
 		} else if err := res.sameUser(previous); err != nil {
+			c.core.recent.refuse(key.String(), res)
 			return cachedToken{}, err
 		}
+	}
+	if c.holds(ctx, key, res, idToken) {
+		return res.entry, nil
 	}
 	if err := c.storeRefresh(ctx, key, res, idToken, read); err != nil {
 		return cachedToken{}, err
 	}
 	return res.entry, nil
+}
+
+// holds reports, without taking the view's lock, whether the storage
+// already holds the result (as when the caller that fetched it stored it
+// there): then there is nothing to write, and the callers sharing a
+// refresh do not queue for the lock one after the other.
+func (c *LogtoClient) holds(ctx context.Context, key tokenKey, res *refreshResult, idToken string) bool {
+	if rt, err := c.storage.Get(ctx, StorageKeyRefreshToken); err != nil || rt != res.refreshToken {
+		return false
+	}
+	if idToken != "" {
+		if held, err := c.storage.Get(ctx, StorageKeyIDToken); err != nil || held != idToken {
+			return false
+		}
+	}
+	d, err := c.tokens(ctx)
+	return err == nil && d.entries[key.String()] == res.entry
 }
 
 // storeRefresh writes a refresh result: the refresh token valid after it

@@ -35,10 +35,18 @@ const (
 
 func newFakeTarget(t *testing.T) *fakeTarget {
 	t.Helper()
-	srv := logtotest.NewServer(t, logtotest.WithWallClock(), logtotest.WithLoginPage())
+	srv := logtotest.NewServer(t, logtotest.WithWallClock(), logtotest.WithLoginPage(),
+		// Logto's reuse leeway; logtotest's default is 0 (see its doc.go).
+		logtotest.WithRefreshTokenReuseInterval(3*time.Second))
 	// Exactly the test's clock (the start time alone would lag by the
 	// server's set-up), as the real server shares the machine's clock.
 	srv.SetNow(time.Now())
+	// Logto serves its key set with this header; logtotest sends none, so
+	// that SDK tests on a fake clock keep the SDK's default key-set age.
+	srv.Intercept(logtotest.EndpointJWKS, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		w.Header().Set("Cache-Control", "no-cache, max-age=0, must-revalidate")
+		next.ServeHTTP(w, r)
+	})
 	srv.AddResource(logtotest.Resource{Indicator: apiIndicator, Scopes: []string{readData, writeData}})
 	srv.AddOrganizationRole(orgMemberRole, orgScope)
 	srv.AddOrganizationRoleResourceScopes(orgMemberRole, apiIndicator, readData)
