@@ -29,6 +29,8 @@ type refreshResult struct {
 	// after it, so that on the same storage they find it there and write
 	// nothing.
 	stored chan struct{}
+	// storeMu serialises the callers storing this result (see storeResult).
+	storeMu sync.Mutex
 	// spent is the refresh token the request sent.
 	spent string
 

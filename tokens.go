@@ -264,6 +264,14 @@ func (c *LogtoClient) storeResult(ctx context.Context, key tokenKey, res *refres
 	if c.holds(ctx, key, res, idToken) {
 		return res.entry, nil
 	}
+	// Views of one storage do not share a lock: the callers of one result
+	// store it one at a time, so that on each storage the first writes and
+	// the others find it there.
+	res.storeMu.Lock()
+	defer res.storeMu.Unlock()
+	if c.holds(ctx, key, res, idToken) {
+		return res.entry, nil
+	}
 	if err := c.storeRefresh(ctx, key, res, idToken, read); err != nil {
 		return cachedToken{}, err
 	}
