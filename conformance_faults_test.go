@@ -109,16 +109,10 @@ func TestConformanceFaultsTokenEndpoint(t *testing.T) {
 				require.NoError(t, json.Unmarshal([]byte(f.snapshot()[logto.StorageKeyAccessTokens]), &m))
 				assert.Equal(t, f.srv.Now().Unix()+3600, m[""].ExpiresAt)
 			}},
-		{id: "fault-token-expires-in-missing", verified: true,
-			fault: mutate(func(r map[string]any) { delete(r, "expires_in") }),
-			check: func(t *testing.T, f *fixture, _ error) {
-				// Without a lifetime the token counts as expired: the next
-				// use refreshes instead of trusting it.
-				f.srv.ResetRequests()
-				_, err := f.client.GetAccessToken(context.Background(), "")
-				require.NoError(t, err)
-				assertRequests(t, f.srv, reqs{logtotest.EndpointToken: 1})
-			}},
+		{id: "fault-token-expires-in-missing", fault: mutate(func(r map[string]any) { delete(r, "expires_in") }),
+			wantIs: []error{logto.ErrInvalidResponse}},
+		{id: "fault-token-expires-in-zero", fault: mutate(func(r map[string]any) { r["expires_in"] = 0 }),
+			wantIs: []error{logto.ErrInvalidResponse}},
 		{id: "fault-token-unknown-members", verified: true,
 			fault: mutate(func(r map[string]any) { r["x-extra"] = map[string]any{"nested": []any{1, "two"}} })},
 		{id: "fault-token-redirect-302", wantIs: []error{logto.ErrInvalidResponse},
@@ -219,6 +213,10 @@ func TestConformanceFaultsSignedIn(t *testing.T) {
 		{id: "fault-refresh-over-cap-keeps-session", act: refresh, want: token1, wantIs: []error{logto.ErrResponseTooLarge},
 			fault: func(t *testing.T, f *fixture) {
 				f.srv.MutateTokenResponses(func(r map[string]any) { padTo(t, r, logto.DefaultMaxResponseBytes+1) })
+			}},
+		{id: "fault-refresh-expires-in-missing-keeps-session", act: refresh, want: token1, wantIs: []error{logto.ErrInvalidResponse},
+			fault: func(t *testing.T, f *fixture) {
+				f.srv.MutateTokenResponses(func(r map[string]any) { delete(r, "expires_in") })
 			}},
 		{id: "fault-refresh-never-answers-keeps-session", act: refresh, want: token1, deadline: true,
 			wantIs: []error{context.DeadlineExceeded},

@@ -268,6 +268,13 @@ func FuzzTokenResponse(f *testing.F) {
 	f.Add(200, []byte(`{"access_token":"a","token_type":"bearer","expires_in":"3600","id_token":"a.b.c"}`))
 	f.Add(200, []byte(`null`))
 	f.Add(500, valid)
+	// Found by this target: a response without expires_in was accepted,
+	// and its access token never served.
+	var noLifetime map[string]any
+	_ = json.Unmarshal(valid, &noLifetime)
+	delete(noLifetime, "expires_in")
+	b, _ := json.Marshal(noLifetime)
+	f.Add(200, b)
 	p := newFuzzProvider()
 	base := newFuzzClient(f, p)
 	var mu sync.Mutex

@@ -69,6 +69,12 @@ func (c *core) postToken(ctx context.Context, m *providerMeta, form url.Values) 
 	if !strings.EqualFold(tr.TokenType, "bearer") {
 		return nil, fmt.Errorf("%w: token response token_type %q is not Bearer", ErrInvalidResponse, tr.TokenType)
 	}
+	if tr.ExpiresIn <= 0 {
+		// Without a lifetime the SDK cannot tell when the token expires,
+		// and would either serve it past its expiry or never serve it.
+		// Logto always sends one.
+		return nil, fmt.Errorf("%w: token response has no positive expires_in", ErrInvalidResponse)
+	}
 	return &tr, nil
 }
 
