@@ -124,7 +124,7 @@ func (s *Server) deviceAuth(w http.ResponseWriter, r *http.Request) (map[string]
 		return nil, e
 	}
 	if !app.deviceFlow() {
-		return nil, errorf(http.StatusBadRequest, "unauthorized_client", "requested grant type is not allowed for this client")
+		return nil, invalidRequest(DeviceCodeGrantType + " is not allowed for this client")
 	}
 	scopes := scopeList(form.Get("scope"))
 	if !contains(scopes, "openid") && form.Get("nonce") != "" {
