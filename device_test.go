@@ -88,8 +88,8 @@ func TestDeviceSignInApprovedTokensWork(t *testing.T) {
 	assert.Equal(t, f.client.Config().Resources, reqs[0].Form["resource"])
 
 	assert.Regexp(t, `^[B-DF-HJ-NP-TV-XZ]{4}-[B-DF-HJ-NP-TV-XZ]{4}$`, da.UserCode)
-	assert.Equal(t, f.srv.Issuer()+"/device", da.VerificationURI)
-	assert.Equal(t, f.srv.Issuer()+"/device?user_code="+da.UserCode, da.VerificationURIComplete)
+	assert.Equal(t, f.srv.URL()+"/device", da.VerificationURI, "Logto's /device shorthand")
+	assert.Equal(t, f.srv.URL()+"/device?user_code="+da.UserCode, da.VerificationURIComplete)
 	assert.Equal(t, f.srv.Now().Add(logtotest.DefaultDeviceCodeTTL), da.ExpiresAt)
 	assert.Equal(t, logto.DefaultDeviceInterval, da.Interval, "Logto announces no interval")
 	assert.False(t, f.client.IsAuthenticated(ctx), "nothing is stored before approval")

@@ -17,7 +17,8 @@ import (
 // user-code step. A browser-less test decides the user-code step with
 // ApproveDevice, DenyDevice, SlowDownDevice and ExpireDevice (or approves
 // every new code at once with SetDeviceAutoApprove); a person uses the
-// page at /oidc/device.
+// page at /device (the verification_uri, as Logto rewrites oidc-provider's
+// /oidc/device; both paths serve it).
 
 // Endpoints of the device flow, for the request log and for FailNext and
 // Intercept.
@@ -25,8 +26,8 @@ const (
 	// EndpointDeviceAuth is the device authorization endpoint
 	// /oidc/device/auth.
 	EndpointDeviceAuth Endpoint = "device_authorization"
-	// EndpointDevice is the user-code page /oidc/device (the
-	// verification_uri).
+	// EndpointDevice is the user-code page /device (the
+	// verification_uri), also served at /oidc/device.
 	EndpointDevice Endpoint = "device"
 )
 
@@ -168,7 +169,9 @@ func (s *Server) deviceAuth(w http.ResponseWriter, r *http.Request) (map[string]
 			s.approveLocked(dc, u.ID)
 		}
 	}
-	verification := s.Issuer() + "/device"
+	// Logto answers with its /device shorthand of oidc-provider's
+	// /oidc/device (koaDeviceFlowShortcut), for users who type it.
+	verification := s.url + "/device"
 	out := map[string]any{
 		"device_code":               dc.value,
 		"user_code":                 display,
@@ -382,7 +385,9 @@ func (s *Server) deviceGrantLocked(app *App, form url.Values) (*issued, *oauthEr
 	}
 	dc.consumed = true
 	if dc.denied {
-		return nil, accessDenied("End-User aborted interaction")
+		// 400, unlike the authorization endpoint's 403 (oidc-provider's
+		// AccessDenied raised from the device code's stored error).
+		return nil, errorf(http.StatusBadRequest, "access_denied", "End-User aborted interaction")
 	}
 	u := s.users[dc.userID]
 	if u == nil || u.Suspended {
@@ -458,7 +463,7 @@ type devicePageData struct {
 // Being a test provider, it asks for no password: the user named is
 // signed in.
 func (s *Server) handleDevicePage(w http.ResponseWriter, r *http.Request) {
-	data := devicePageData{Action: "/oidc/device", UserCode: r.URL.Query().Get("user_code")}
+	data := devicePageData{Action: "/device", UserCode: r.URL.Query().Get("user_code")}
 	status := http.StatusOK
 	if r.Method == http.MethodPost {
 		form, e := readBody(w, r)
@@ -495,8 +500,10 @@ func (s *Server) handleDevicePage(w http.ResponseWriter, r *http.Request) {
 // deviceRoutes registers the device flow's routes.
 func (s *Server) deviceRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /oidc/device/auth", s.handleDeviceAuth)
-	mux.HandleFunc("GET /oidc/device", s.handleDevicePage)
-	mux.HandleFunc("POST /oidc/device", s.handleDevicePage)
+	for _, p := range []string{"/device", "/oidc/device"} {
+		mux.HandleFunc("GET "+p, s.handleDevicePage)
+		mux.HandleFunc("POST "+p, s.handleDevicePage)
+	}
 }
 
 // deviceEndpoint maps the device flow's paths to their Endpoint.
@@ -504,7 +511,7 @@ func deviceEndpoint(path string) (Endpoint, bool) {
 	switch strings.TrimSuffix(path, "/") {
 	case "/oidc/device/auth":
 		return EndpointDeviceAuth, true
-	case "/oidc/device":
+	case "/device", "/oidc/device":
 		return EndpointDevice, true
 	}
 	return "", false
