@@ -76,11 +76,24 @@ func (c *LogtoClient) StartDeviceSignIn(ctx context.Context) (*DeviceAuthorizati
 	if err != nil {
 		return nil, fmt.Errorf("logto: device authorization request: %w", err)
 	}
-	var dr deviceAuthResponse
-	if err := decodeAnswer(a, "device_authorization", &dr, func() bool { return dr.Error != nil }); err != nil {
+	da, err := parseDeviceAuthorization(a, at, c.core.set.insecureHTTP)
+	if err != nil {
 		return nil, wrapf(err, "start device sign-in")
 	}
-	allowHTTP := c.core.set.insecureHTTP
+	return da, nil
+}
+
+// maxDeviceLifetime bounds expires_in (68 years, far below the overflow
+// of time.Duration).
+const maxDeviceLifetime = 1 << 31
+
+// parseDeviceAuthorization judges the device authorization endpoint's
+// answer to a request sent at at.
+func parseDeviceAuthorization(a answer, at time.Time, allowHTTP bool) (*DeviceAuthorization, error) {
+	var dr deviceAuthResponse
+	if err := decodeAnswer(a, "device_authorization", &dr, func() bool { return dr.Error != nil }); err != nil {
+		return nil, err
+	}
 	switch {
 	case dr.DeviceCode == "":
 		return nil, fmt.Errorf("%w: device authorization response has no device_code", ErrInvalidResponse)
@@ -90,10 +103,11 @@ func (c *LogtoClient) StartDeviceSignIn(ctx context.Context) (*DeviceAuthorizati
 		return nil, fmt.Errorf("%w: device authorization response has no usable verification_uri", ErrInvalidResponse)
 	case dr.VerificationURIComplete != "" && !oidcmeta.Allowed(dr.VerificationURIComplete, allowHTTP):
 		return nil, fmt.Errorf("%w: device authorization response has an unusable verification_uri_complete", ErrInvalidResponse)
-	case dr.ExpiresIn <= 0:
-		return nil, fmt.Errorf("%w: device authorization response has no positive expires_in", ErrInvalidResponse)
+	case dr.ExpiresIn <= 0 || dr.ExpiresIn > maxDeviceLifetime:
+		return nil, fmt.Errorf("%w: device authorization response has no valid expires_in", ErrInvalidResponse)
 	}
-	interval := time.Duration(dr.Interval) * time.Second
+	// An interval beyond the code's lifetime means no poll before expiry.
+	interval := time.Duration(min(dr.Interval, dr.ExpiresIn)) * time.Second
 	if interval <= 0 {
 		interval = DefaultDeviceInterval
 	}
