@@ -358,7 +358,10 @@ func TestWaitDeviceSignInArguments(t *testing.T) {
 	}))
 	require.NoError(t, c2.WaitDeviceSignIn(ctx, &DeviceAuthorization{DeviceCode: "dc", ExpiresAt: fuzzNow.Add(time.Minute)}))
 	assert.Equal(t, []time.Duration{DefaultDeviceInterval}, waited)
-	require.ErrorIs(t, func() error { _, err := NewLogtoClient(LogtoConfig{Endpoint: fuzzEndpoint, AppId: "a"}, nil, WithSleep(nil)); return err }(), ErrInvalidConfig)
+	require.ErrorIs(t, func() error {
+		_, err := NewLogtoClient(LogtoConfig{Endpoint: fuzzEndpoint, AppId: "a"}, nil, WithSleep(nil))
+		return err
+	}(), ErrInvalidConfig)
 }
 
 // TestWaitDeviceSignInRealTimer checks the default timer: a cancelled or
