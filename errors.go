@@ -112,7 +112,7 @@ type OAuthError struct {
 	// StatusCode is the HTTP status of the response, 0 for a callback error.
 	StatusCode int
 	// Endpoint names where the error came from: "token", "userinfo",
-	// "revocation" or "callback".
+	// "revocation", "callback" or "device_authorization".
 	Endpoint string
 }
 
