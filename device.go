@@ -147,6 +147,13 @@ type DeviceWaitOptions struct {
 //
 // The wait uses the client's clock (WithClock) and timer (WithSleep), so
 // tests can drive it without waiting.
+//
+// A device code gives tokens once: when Logto issues them, da.DeviceCode
+// is cleared, and a later call with da fails with ErrInvalidConfig instead
+// of sending the spent code, whose second use would make Logto revoke the
+// tokens just issued. Wait on one DeviceAuthorization from one goroutine
+// at a time. After a cancelled context or a network error, da may be
+// waited on again until it expires.
 func (c *LogtoClient) WaitDeviceSignIn(ctx context.Context, da *DeviceAuthorization) error {
 	return c.WaitDeviceSignInWith(ctx, da, DeviceWaitOptions{})
 }
@@ -155,7 +162,7 @@ func (c *LogtoClient) WaitDeviceSignIn(ctx context.Context, da *DeviceAuthorizat
 // callback.
 func (c *LogtoClient) WaitDeviceSignInWith(ctx context.Context, da *DeviceAuthorization, opts DeviceWaitOptions) error {
 	if da == nil || da.DeviceCode == "" {
-		return fmt.Errorf("%w: WaitDeviceSignIn needs the DeviceAuthorization of StartDeviceSignIn", ErrInvalidConfig)
+		return fmt.Errorf("%w: WaitDeviceSignIn needs an unused DeviceAuthorization of StartDeviceSignIn", ErrInvalidConfig)
 	}
 	m, err := c.core.provider(ctx)
 	if err != nil {
@@ -186,6 +193,9 @@ func (c *LogtoClient) WaitDeviceSignInWith(ctx context.Context, da *DeviceAuthor
 		at := c.core.set.now()
 		tr, err := c.core.postToken(ctx, m, form)
 		if err == nil {
+			// The code is spent: Logto would answer a second use by
+			// revoking the tokens it issued.
+			da.DeviceCode = ""
 			return c.storeDeviceTokens(ctx, m, tr, at)
 		}
 		var oe *OAuthError

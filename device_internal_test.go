@@ -356,8 +356,15 @@ func TestWaitDeviceSignInArguments(t *testing.T) {
 		waited = append(waited, d)
 		return nil
 	}))
-	require.NoError(t, c2.WaitDeviceSignIn(ctx, &DeviceAuthorization{DeviceCode: "dc", ExpiresAt: fuzzNow.Add(time.Minute)}))
+	da := &DeviceAuthorization{DeviceCode: "dc", ExpiresAt: fuzzNow.Add(time.Minute)}
+	require.NoError(t, c2.WaitDeviceSignIn(ctx, da))
 	assert.Equal(t, []time.Duration{DefaultDeviceInterval}, waited)
+
+	// The spent code is never sent again.
+	assert.Empty(t, da.DeviceCode)
+	polls := p.polls
+	require.ErrorIs(t, c2.WaitDeviceSignIn(ctx, da), ErrInvalidConfig)
+	assert.Equal(t, polls, p.polls)
 	require.ErrorIs(t, func() error {
 		_, err := NewLogtoClient(LogtoConfig{Endpoint: fuzzEndpoint, AppId: "a"}, nil, WithSleep(nil))
 		return err

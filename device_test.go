@@ -100,13 +100,15 @@ func TestDeviceSignInApprovedTokensWork(t *testing.T) {
 		}
 	}
 	f.srv.ResetRequests()
+	deviceCode := da.DeviceCode
 	require.NoError(t, f.client.WaitDeviceSignIn(ctx, da))
+	assert.Empty(t, da.DeviceCode, "the spent code is cleared")
 	assert.Equal(t, []time.Duration{5 * time.Second, 5 * time.Second, 5 * time.Second}, f.clock.waits)
 	polls := f.srv.Requests(logtotest.EndpointToken)
 	require.Len(t, polls, 3, "pending, pending, tokens")
 	for _, p := range polls {
 		assert.Equal(t, logtotest.DeviceCodeGrantType, p.Form.Get("grant_type"))
-		assert.Equal(t, da.DeviceCode, p.Form.Get("device_code"))
+		assert.Equal(t, deviceCode, p.Form.Get("device_code"))
 		assert.Equal(t, deviceAppID, p.Form.Get("client_id"))
 	}
 

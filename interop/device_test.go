@@ -128,6 +128,7 @@ func TestDeviceFlow(t *testing.T) {
 		logto.WithClock(clock.now), logto.WithSleep(waits.sleep), logto.WithHTTPClient(counter.client()))
 
 	var da *logto.DeviceAuthorization
+	var deviceCode string
 	step(t, "device authorization", func(t *testing.T) {
 		var err error
 		start := time.Now()
@@ -147,6 +148,7 @@ func TestDeviceFlow(t *testing.T) {
 				assert.Contains(t, page, "Sign-in Success")
 			}
 		}
+		deviceCode = da.DeviceCode
 		require.NoError(t, c.WaitDeviceSignIn(ctx, da))
 		assert.Equal(t, []time.Duration{5 * time.Second, 5 * time.Second}, waits.waits)
 		assert.Equal(t, 2, counter.tokenRequests(), "authorization_pending, then the tokens")
@@ -175,17 +177,21 @@ func TestDeviceFlow(t *testing.T) {
 		assert.Equal(t, "urn:logto:organization:org-1", org.Audience[0])
 	})
 
-	step(t, "a second use of the device code is refused", func(t *testing.T) {
+	step(t, "a second use of the device code revokes the tokens", func(t *testing.T) {
+		// Why WaitDeviceSignIn clears the spent code: it refuses to wait on da again.
+		assert.Empty(t, da.DeviceCode)
+		require.ErrorIs(t, c.WaitDeviceSignIn(ctx, da), logto.ErrInvalidConfig)
+		rt, err := c.GetRefreshToken(ctx)
+		require.NoError(t, err)
 		res := postToken(t, deviceAppID, "", url.Values{
 			"grant_type":  {"urn:ietf:params:oauth:grant-type:device_code"},
-			"device_code": {da.DeviceCode},
+			"device_code": {deviceCode},
 		})
 		assert.Equal(t, http.StatusBadRequest, res.status)
 		assert.Equal(t, "invalid_grant", res.str("error"))
-	})
-
-	step(t, "sign-out", func(t *testing.T) {
-		_, err := c.SignOut(ctx, "")
+		res = postToken(t, deviceAppID, "", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+		assert.Equal(t, "invalid_grant", res.str("error"), "oidc-provider revoked the grant")
+		_, err = c.SignOut(ctx, "")
 		require.NoError(t, err)
 		assert.False(t, c.IsAuthenticated(ctx))
 	})

@@ -2,6 +2,7 @@ package reallogto
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -149,6 +150,19 @@ func (f *fakeTarget) deviceUserStep(t *testing.T, b *browser, da *logto.DeviceAu
 	require.Equal(t, http.StatusOK, p.status, "%s", p)
 }
 
+// rawDeviceToken sends a device_code token request for the public app a.
+func rawDeviceToken(t *testing.T, tg target, a app, deviceCode string) (int, map[string]any) {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).PostForm(tg.issuer()+"/token", url.Values{
+		"client_id": {a.ID}, "grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {deviceCode},
+	})
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var body map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	return resp.StatusCode, body
+}
+
 // deviceClient is a client of the device-flow app a whose waits between
 // polls are instant (recorded in waits; Logto does not rate-limit polls)
 // and call before ahead of the token request that follows (poll counts
@@ -188,6 +202,7 @@ func TestDeviceFlow(t *testing.T) {
 		start := time.Now()
 		da, err := c.StartDeviceSignIn(ctx)
 		require.NoError(t, err)
+		deviceCode := da.DeviceCode
 		assert.Equal(t, 1, rec.count("/oidc/device/auth"))
 		assert.Regexp(t, `^[B-DF-HJ-NP-TV-XZ]{4}-[B-DF-HJ-NP-TV-XZ]{4}$`, da.UserCode)
 		assert.Equal(t, tg.endpoint()+"/device", da.VerificationURI, "Logto's shorthand of /oidc/device")
@@ -231,12 +246,20 @@ func TestDeviceFlow(t *testing.T) {
 		assert.Equal(t, 2, rec.rotations())
 		rec.requireNoRefreshTokenReuse(t)
 
+		// The spent code is cleared, and rightly: its second use makes
+		// Logto revoke what it issued.
+		assert.Empty(t, da.DeviceCode)
+		require.ErrorIs(t, c.WaitDeviceSignIn(ctx, da), logto.ErrInvalidConfig)
 		rt3, _ := c.GetRefreshToken(ctx)
+		status, body := rawDeviceToken(t, tg, a, deviceCode)
+		assert.Equal(t, http.StatusBadRequest, status)
+		assert.Equal(t, "invalid_grant", body["error"])
+		status, _ = rawRefresh(t, tg, a, rt3)
+		assert.Equal(t, http.StatusBadRequest, status, "the grant was revoked")
+
 		_, err = c.SignOut(ctx, "")
 		require.NoError(t, err)
 		assert.False(t, c.IsAuthenticated(ctx))
-		status, _ := rawRefresh(t, tg, a, rt3)
-		assert.Equal(t, http.StatusBadRequest, status, "sign-out revoked the refresh token")
 	})
 }
 
