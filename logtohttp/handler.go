@@ -148,7 +148,7 @@ func New(cfg Config) (*Handler, error) {
 		u, err := url.Parse(cfg.BaseURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 			u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
-			return nil, fmt.Errorf("logtohttp: BaseURL %q must be an absolute http(s) URL without query or fragment", cfg.BaseURL)
+			return nil, fmt.Errorf("logtohttp: Config.BaseURL %q: must be an absolute http(s) URL without query or fragment", cfg.BaseURL)
 		}
 		h.basePath = trimPath(u.EscapedPath())
 		u.Path, u.RawPath = "", ""
@@ -161,11 +161,11 @@ func New(cfg Config) (*Handler, error) {
 		{"CallbackPath", h.callback}, {"SignInPath", h.signIn}, {"SignOutPath", h.signOut},
 	} {
 		if !safeReturnTo(p.value) || strings.ContainsAny(p.value, "?#") {
-			return nil, fmt.Errorf("logtohttp: %s %q must be a path starting with one slash", p.name, p.value)
+			return nil, fmt.Errorf("logtohttp: Config.%s %q: must be a path starting with one slash", p.name, p.value)
 		}
 	}
 	if !safeReturnTo(h.returnTo) {
-		return nil, fmt.Errorf("logtohttp: DefaultReturnTo %q must be a same-origin path", h.returnTo)
+		return nil, fmt.Errorf("logtohttp: Config.DefaultReturnTo %q: must be a same-origin path", h.returnTo)
 	}
 	return h, nil
 }
