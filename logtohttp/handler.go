@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -359,16 +360,16 @@ func (h *Handler) signInOptions(q url.Values) logto.SignInOptions {
 		}
 		opts.ExtraParams = extra
 	}
-	if m := logto.InteractionMode(q.Get("interaction_mode")); m.Valid() {
+	if m := logto.InteractionMode(q.Get("interaction_mode")); slices.Contains(queryInteractionModes, m) {
 		opts.InteractionMode = m
 	}
-	if fs := logto.FirstScreen(q.Get("first_screen")); fs.Valid() {
+	if fs := logto.FirstScreen(q.Get("first_screen")); slices.Contains(queryFirstScreens, fs) {
 		opts.FirstScreen = fs
 	}
 	if v := q.Get("identifier"); v != "" {
 		var ids []logto.Identifier
 		for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' }) {
-			if id := logto.Identifier(f); id.Valid() {
+			if id := logto.Identifier(f); slices.Contains(queryIdentifiers, id) {
 				ids = append(ids, id)
 			}
 		}
@@ -381,7 +382,7 @@ func (h *Handler) signInOptions(q url.Values) logto.SignInOptions {
 	}
 	if v := q.Get("direct_sign_in"); v != "" && len(v) <= 256 {
 		method, target, _ := strings.Cut(v, ":")
-		if m := logto.DirectSignInMethod(method); m.Valid() && target != "" {
+		if m := logto.DirectSignInMethod(method); slices.Contains(queryDirectSignInMethods, m) && target != "" {
 			opts.DirectSignIn = &logto.DirectSignIn{Method: m, Target: target}
 		}
 	}
