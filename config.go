@@ -52,28 +52,32 @@ type LogtoConfig struct {
 // there is one) says its bounds. apiauth, backchannel and logtohttp use
 // the same values (see the README's "Configuration" section).
 const (
-	// DefaultHTTPTimeout bounds every request of the SDK's own HTTP
-	// client (see WithHTTPClient).
+	// DefaultHTTPTimeout (30 seconds) bounds every request of the SDK's
+	// own HTTP client (see WithHTTPClient).
 	DefaultHTTPTimeout = defaults.HTTPTimeout
-	// DefaultLeeway is the clock skew allowed when checking token times.
+	// DefaultLeeway (one minute) is the clock skew allowed when checking
+	// token times.
 	DefaultLeeway = defaults.Leeway
-	// DefaultEarlyExpiry is how long before its expiry a cached access
-	// token is refreshed.
+	// DefaultEarlyExpiry (one minute) is how long before its expiry a
+	// cached access token is refreshed.
 	DefaultEarlyExpiry = defaults.EarlyExpiry
-	// DefaultTransactionTTL is how long a started sign-in may wait for
-	// its callback.
+	// DefaultTransactionTTL (ten minutes) is how long a started sign-in
+	// may wait for its callback.
 	DefaultTransactionTTL = defaults.TransactionTTL
-	// DefaultJWKSRefreshCooldown is the least time between two key set
-	// refetches caused by unknown key ids, and between retries.
+	// DefaultJWKSRefreshCooldown (one minute) is the least time between
+	// two key set refetches caused by unknown key ids, and between
+	// retries.
 	DefaultJWKSRefreshCooldown = defaults.JWKSRefreshCooldown
-	// DefaultJWKSMaxAge is the longest the key set is held before it is
-	// refetched (a shorter Cache-Control max-age of the JWKS response
-	// wins, down to one minute), so that a key Logto removed is refused.
+	// DefaultJWKSMaxAge (ten minutes) is the longest the key set is held
+	// before it is refetched (a shorter Cache-Control max-age of the JWKS
+	// response wins, down to one minute), so that a key Logto removed is
+	// refused.
 	DefaultJWKSMaxAge = defaults.JWKSMaxAge
-	// DefaultMaxResponseBytes caps every response body read from Logto.
+	// DefaultMaxResponseBytes (1 MiB) caps every response body read from
+	// Logto.
 	DefaultMaxResponseBytes = defaults.MaxResponseBytes
-	// DefaultMaxPendingSignIns bounds how many sign-ins may be pending in
-	// one session (tabs); the oldest is dropped beyond it.
+	// DefaultMaxPendingSignIns (5) bounds how many sign-ins may be
+	// pending in one session (tabs); the oldest is dropped beyond it.
 	DefaultMaxPendingSignIns = defaults.MaxPendingSignIns
 )
 

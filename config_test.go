@@ -176,3 +176,16 @@ func TestOptionsApply(t *testing.T) {
 	assert.Equal(t, int64(7), got.maxBody)
 	assert.True(t, got.insecureHTTP)
 }
+
+// TestDefaultValues pins the defaults to the values their doc comments
+// and the README's configuration table state.
+func TestDefaultValues(t *testing.T) {
+	assert.Equal(t, 30*time.Second, DefaultHTTPTimeout)
+	assert.Equal(t, time.Minute, DefaultLeeway)
+	assert.Equal(t, time.Minute, DefaultEarlyExpiry)
+	assert.Equal(t, 10*time.Minute, DefaultTransactionTTL)
+	assert.Equal(t, time.Minute, DefaultJWKSRefreshCooldown)
+	assert.Equal(t, 10*time.Minute, DefaultJWKSMaxAge)
+	assert.Equal(t, 1<<20, DefaultMaxResponseBytes)
+	assert.Equal(t, 5, DefaultMaxPendingSignIns)
+}
