@@ -121,13 +121,17 @@ func defaultSettings() settings {
 	}
 }
 
-// optionError reports an option given a value it cannot take: nil when
-// reason is nil, else "logto: invalid configuration: name(value): reason".
-func optionError(name string, value any, reason error) error {
-	if reason == nil {
+// option returns the Option named name: it checks v and stores it in the
+// settings field that field selects. A refused value is reported as
+// "logto: invalid configuration: name(v): reason".
+func option[T any](name string, v T, check func(T) error, field func(*settings) *T) Option {
+	return func(s *settings) error {
+		if err := check(v); err != nil {
+			return fmt.Errorf("%w: %s(%v): %w", ErrInvalidConfig, name, v, err)
+		}
+		*field(s) = v
 		return nil
 	}
-	return fmt.Errorf("%w: %s(%v): %w", ErrInvalidConfig, name, value, reason)
 }
 
 // errNilClock is WithClock's reason for refusing nil.
@@ -146,7 +150,7 @@ func WithHTTPClient(c *http.Client) Option {
 func WithClock(now func() time.Time) Option {
 	return func(s *settings) error {
 		if now == nil {
-			return optionError("WithClock", "nil", errNilClock)
+			return fmt.Errorf("%w: WithClock(nil): %w", ErrInvalidConfig, errNilClock)
 		}
 		s.now = now
 		return nil
@@ -156,10 +160,7 @@ func WithClock(now func() time.Time) Option {
 // WithLeeway sets the allowed clock skew when checking token times
 // (exp, iat, nbf). Default one minute (DefaultLeeway); not negative.
 func WithLeeway(d time.Duration) Option {
-	return func(s *settings) error {
-		s.leeway = d
-		return optionError("WithLeeway", d, defaults.NotNegative(d))
-	}
+	return option("WithLeeway", d, defaults.NotNegative, func(s *settings) *time.Duration { return &s.leeway })
 }
 
 // WithEarlyExpiry sets how long before its expiry a cached access token is
@@ -168,19 +169,13 @@ func WithLeeway(d time.Duration) Option {
 // living 30 s is used for 15 s, not refreshed on every call. Zero uses
 // tokens until their expiry.
 func WithEarlyExpiry(d time.Duration) Option {
-	return func(s *settings) error {
-		s.earlyExpiry = d
-		return optionError("WithEarlyExpiry", d, defaults.NotNegative(d))
-	}
+	return option("WithEarlyExpiry", d, defaults.NotNegative, func(s *settings) *time.Duration { return &s.earlyExpiry })
 }
 
 // WithTransactionTTL sets how long a started sign-in may wait for its
 // callback. Default ten minutes (DefaultTransactionTTL); positive.
 func WithTransactionTTL(d time.Duration) Option {
-	return func(s *settings) error {
-		s.transactionTTL = d
-		return optionError("WithTransactionTTL", d, defaults.Positive(d))
-	}
+	return option("WithTransactionTTL", d, defaults.Positive, func(s *settings) *time.Duration { return &s.transactionTTL })
 }
 
 // WithJWKSRefreshCooldown sets the least time between two JWKS refetches
@@ -188,10 +183,7 @@ func WithTransactionTTL(d time.Duration) Option {
 // and between retries after a failed key fetch. Default one minute
 // (DefaultJWKSRefreshCooldown); not negative.
 func WithJWKSRefreshCooldown(d time.Duration) Option {
-	return func(s *settings) error {
-		s.jwksCooldown = d
-		return optionError("WithJWKSRefreshCooldown", d, defaults.NotNegative(d))
-	}
+	return option("WithJWKSRefreshCooldown", d, defaults.NotNegative, func(s *settings) *time.Duration { return &s.jwksCooldown })
 }
 
 // WithJWKSMaxAge sets the longest the JWKS is held before it is fetched
@@ -201,20 +193,14 @@ func WithJWKSRefreshCooldown(d time.Duration) Option {
 // used for up to an hour more. Default ten minutes (DefaultJWKSMaxAge);
 // positive and at most 24 hours.
 func WithJWKSMaxAge(d time.Duration) Option {
-	return func(s *settings) error {
-		s.jwksMaxAge = d
-		return optionError("WithJWKSMaxAge", d, defaults.JWKSMaxAgeRange(d))
-	}
+	return option("WithJWKSMaxAge", d, defaults.JWKSMaxAgeRange, func(s *settings) *time.Duration { return &s.jwksMaxAge })
 }
 
 // WithMaxResponseBytes caps every response body read from Logto. A larger
 // body is an error (ErrResponseTooLarge). Default 1 MiB
 // (DefaultMaxResponseBytes); positive.
 func WithMaxResponseBytes(n int64) Option {
-	return func(s *settings) error {
-		s.maxBody = n
-		return optionError("WithMaxResponseBytes", n, defaults.Positive(n))
-	}
+	return option("WithMaxResponseBytes", n, defaults.Positive, func(s *settings) *int64 { return &s.maxBody })
 }
 
 // WithLogger receives the SDK's rare diagnostics (a failed best-effort
