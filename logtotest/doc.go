@@ -124,7 +124,10 @@
 // for an unknown user, [Server.Sign] with claims that cannot be encoded as
 // JSON, and [Server.RotateKey] if no key can be generated. A panic in a
 // hook ([Server.Intercept], [Server.MutateIDTokens], ...) aborts the request
-// it runs in, as any handler panic does in net/http. Everything else
+// it runs in, as any handler panic does in net/http. A request whose
+// claims cannot be encoded as JSON (a [User] Profile, Address or
+// CustomData holding a func or a channel) panics too when a Mutate hook
+// is set, and gets an error or a truncated body without one. Everything else
 // reports failures: [Start] returns an error, [NewServer] calls Fatalf, and
 // [Server.Authorize], [Server.EndSession] and [Server.SendBackchannelLogout]
 // return errors.
