@@ -99,6 +99,7 @@ func TestOptionErrorsNameTheOption(t *testing.T) {
 		want string // the whole message; "" means accepted
 	}{
 		{"WithClock nil", WithClock(nil), "logto: invalid configuration: WithClock(nil): must not be nil"},
+		{"WithSleep nil", WithSleep(nil), "logto: invalid configuration: WithSleep(nil): must not be nil"},
 		{"WithLeeway negative", WithLeeway(-time.Second), "logto: invalid configuration: WithLeeway(-1s): must not be negative"},
 		{"WithLeeway zero", WithLeeway(0), ""},
 		{"WithEarlyExpiry negative", WithEarlyExpiry(-time.Millisecond), "logto: invalid configuration: WithEarlyExpiry(-1ms): must not be negative"},
