@@ -259,7 +259,7 @@ func TestConformanceConcurrency(t *testing.T) {
 			// caller still willing to wait is not failed by that.
 			f := newConformanceFixture(t, nil)
 			f.srv.Stall(logtotest.EndpointDiscovery)
-			short, cancel := context.WithTimeout(ctx, 3*faultDeadline)
+			short, cancel := context.WithCancel(ctx)
 			defer cancel()
 			first := make(chan error, 1)
 			go func() {
@@ -273,7 +273,11 @@ func TestConformanceConcurrency(t *testing.T) {
 				_, err := view.SignIn(ctx, logto.SignInOptions{RedirectURI: redirectURI})
 				second <- err
 			}()
-			assert.ErrorIs(t, <-first, context.DeadlineExceeded)
+			// The first caller gives up a while after its request reached
+			// Logto (a timeout set at the call raced that request on a
+			// loaded machine); the second may have joined it or not.
+			time.AfterFunc(3*faultDeadline, cancel)
+			assert.ErrorIs(t, <-first, context.Canceled)
 			require.Eventually(t, func() bool { return f.srv.RequestCount(logtotest.EndpointDiscovery) == 2 }, 5*time.Second, time.Millisecond,
 				"the waiting caller asks again with its own context")
 			f.srv.Resume(logtotest.EndpointDiscovery)
@@ -290,7 +294,7 @@ func TestConformanceConcurrency(t *testing.T) {
 			require.NoError(t, err)
 			f.srv.Stall(logtotest.EndpointJWKS)
 			f.srv.ResetRequests()
-			short, cancel := context.WithTimeout(ctx, 3*faultDeadline)
+			short, cancel := context.WithCancel(ctx)
 			defer cancel()
 			first := make(chan error, 1)
 			go func() { first <- f.client.HandleCallback(short, cbShort) }()
@@ -298,7 +302,11 @@ func TestConformanceConcurrency(t *testing.T) {
 			second := make(chan error, 1)
 			go func() { second <- view.HandleCallback(ctx, cbLong) }()
 			require.Eventually(t, func() bool { return f.srv.RequestCount(logtotest.EndpointToken) == 2 }, 5*time.Second, time.Millisecond)
-			assert.ErrorIs(t, <-first, context.DeadlineExceeded)
+			// As above: the first caller gives up once its key fetch is
+			// under way (a timeout set at the call could end before its code
+			// exchange did, and no key fetch was ever made).
+			time.AfterFunc(3*faultDeadline, cancel)
+			assert.ErrorIs(t, <-first, context.Canceled)
 			require.Eventually(t, func() bool { return f.srv.RequestCount(logtotest.EndpointJWKS) == 2 }, 5*time.Second, time.Millisecond,
 				"the waiting caller fetches again with its own context")
 			f.srv.Resume(logtotest.EndpointJWKS)
