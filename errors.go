@@ -40,7 +40,7 @@ var (
 	ErrIssuerMismatch = errors.New("logto: authorization response issuer mismatch")
 
 	// ErrInvalidIDToken means an ID token failed verification (signature,
-	// algorithm, iss, aud, azp, exp, iat, sub or nonce).
+	// algorithm, iss, aud, azp, exp, iat, nbf, sub or nonce).
 	ErrInvalidIDToken = errors.New("logto: invalid ID token")
 
 	// ErrSubjectMismatch means a token or user info response names another
