@@ -25,7 +25,7 @@ func (c *LogtoClient) SignOut(ctx context.Context, postLogoutRedirectURI string)
 	}
 	clearErr := c.clearTokens(ctx)
 	if err := c.storage.Delete(ctx, StorageKeySignInSession); err != nil {
-		clearErr = errors.Join(clearErr, fmt.Errorf("%w: delete %s: %w", ErrStorage, StorageKeySignInSession, err))
+		clearErr = errors.Join(clearErr, storageErr("delete", StorageKeySignInSession, err))
 	}
 	if clearErr != nil {
 		return "", clearErr
