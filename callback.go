@@ -144,7 +144,7 @@ func (c *LogtoClient) storeSession(ctx context.Context, idToken, refreshToken st
 	for _, k := range keys {
 		v, err := c.storage.Get(ctx, k)
 		if err != nil {
-			return fmt.Errorf("%w: read %s: %w", ErrStorage, k, err)
+			return storageErr("read", k, err)
 		}
 		prev[k] = v
 	}
@@ -158,7 +158,7 @@ func (c *LogtoClient) storeSession(ctx context.Context, idToken, refreshToken st
 			for _, done := range keys[:i+1] {
 				_ = c.put(ctx, done, prev[done])
 			}
-			return fmt.Errorf("%w: write %s: %w", ErrStorage, k, err)
+			return storageErr("write", k, err)
 		}
 	}
 	return nil

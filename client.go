@@ -162,7 +162,7 @@ func (c *LogtoClient) GetRefreshToken(ctx context.Context) (string, error) {
 func (c *LogtoClient) getRequired(ctx context.Context, key string) (string, error) {
 	v, err := c.storage.Get(ctx, key)
 	if err != nil {
-		return "", fmt.Errorf("%w: read %s: %w", ErrStorage, key, err)
+		return "", storageErr("read", key, err)
 	}
 	if v == "" {
 		return "", ErrNotAuthenticated
@@ -199,12 +199,12 @@ func (c *LogtoClient) idClaims(raw string) (*decodedClaims, error) {
 	if !ok {
 		claims, err := decodeIDToken(raw)
 		if err != nil {
-			return nil, fmt.Errorf("%w: stored ID token: %w", ErrStorage, err)
+			return nil, storageErr("decode", StorageKeyIDToken, err)
 		}
 		// Verified tokens are cached when stored; one decoded from storage
 		// must at least belong to this issuer and application.
 		if claims.Issuer != c.core.issuer || !claims.Audience.Contains(c.core.cfg.AppId) || claims.Subject == "" {
-			return nil, fmt.Errorf("%w: stored ID token was not issued by %s for this application", ErrStorage, c.core.issuer)
+			return nil, storageErr("decode", StorageKeyIDToken, fmt.Errorf("the ID token was not issued by %s for this application", c.core.issuer))
 		}
 		d = &decodedClaims{raw: raw, claims: claims}
 		c.core.claimsCache.put(raw, d)

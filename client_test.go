@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -392,6 +393,8 @@ func TestIDTokenVerificationFailures(t *testing.T) {
 		{"iat in the future", func(h, c map[string]any) { c["iat"] = c["iat"].(int64) + 3600 }},
 		{"expired", func(h, c map[string]any) { c["exp"] = c["iat"].(int64) - 3600 }},
 		{"nbf in the future", func(h, c map[string]any) { c["nbf"] = c["iat"].(int64) + 3600 }},
+		{"huge iat (no wrap-around to the past)", func(h, c map[string]any) { c["iat"] = int64(math.MaxInt64) }},
+		{"huge nbf (no wrap-around to the past)", func(h, c map[string]any) { c["nbf"] = int64(math.MaxInt64) }},
 		{"wrong nonce", func(h, c map[string]any) { c["nonce"] = "forged" }},
 		{"missing nonce", func(h, c map[string]any) { delete(c, "nonce") }},
 		{"alg none", func(h, c map[string]any) { h["alg"] = "none" }},

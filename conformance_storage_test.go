@@ -2,6 +2,8 @@ package logto_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -287,4 +289,137 @@ func keysOf(m map[string]string) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestStorageErrorNamesOpAndKey: every failing Storage call, and every
+// stored value that cannot be read, is reported as a *StorageError that
+// matches ErrStorage, names the operation and the key, and keeps the
+// Storage's own error in the chain.
+func TestStorageErrorNamesOpAndKey(t *testing.T) {
+	ctx := context.Background()
+	type env struct {
+		srv   *logtotest.Server
+		c     *logto.LogtoClient
+		store *faultyStorage
+	}
+	// now breaks the store and makes call; callback first starts a
+	// sign-in, then breaks the store and handles the callback.
+	now := func(call func(e env) error) func(env, func()) error {
+		return func(e env, breakStore func()) error { breakStore(); return call(e) }
+	}
+	callback := func(t *testing.T) func(env, func()) error {
+		return func(e env, breakStore func()) error {
+			u, err := e.c.SignIn(ctx, logto.SignInOptions{RedirectURI: redirectURI})
+			require.NoError(t, err)
+			cb, err := e.srv.Authorize(u, aliceID)
+			require.NoError(t, err)
+			breakStore()
+			return e.c.HandleCallback(ctx, cb)
+		}
+	}
+	getAccessToken := now(func(e env) error { _, err := e.c.GetAccessToken(ctx, apiResource); return err })
+	expiredGetAccessToken := func(e env, breakStore func()) error {
+		e.srv.Advance(2 * time.Hour)
+		return getAccessToken(e, breakStore)
+	}
+	corrupt := func(key, value string) func(*faultyStorage) {
+		return func(s *faultyStorage) { _ = s.MemoryStorage.Set(ctx, key, value) }
+	}
+	failGet := func(key string) func(*faultyStorage) {
+		return func(s *faultyStorage) { s.fail([]string{key}, nil, nil) }
+	}
+	failSet := func(key string) func(*faultyStorage) {
+		return func(s *faultyStorage) { s.fail(nil, []string{key}, nil) }
+	}
+	failDel := func(key string) func(*faultyStorage) {
+		return func(s *faultyStorage) { s.fail(nil, nil, []string{key}) }
+	}
+	tests := []struct {
+		name     string
+		signedIn bool
+		breaks   func(*faultyStorage)
+		call     func(t *testing.T) func(env, func()) error
+		op, key  string
+		injected bool // the Storage's error is in the chain
+	}{
+		{"SignIn writes the pending sign-ins", false, failSet(logto.StorageKeySignInSession),
+			func(*testing.T) func(env, func()) error {
+				return now(func(e env) error {
+					_, err := e.c.SignIn(ctx, logto.SignInOptions{RedirectURI: redirectURI})
+					return err
+				})
+			}, "write", logto.StorageKeySignInSession, true},
+		{"HandleCallback reads the pending sign-ins", false, failGet(logto.StorageKeySignInSession), callback, "read", logto.StorageKeySignInSession, true},
+		{"HandleCallback decodes the pending sign-ins", false, corrupt(logto.StorageKeySignInSession, "[{"), callback, "decode", logto.StorageKeySignInSession, false},
+		{"HandleCallback reads the tokens to restore", false, failGet(logto.StorageKeyRefreshToken), callback, "read", logto.StorageKeyRefreshToken, true},
+		{"HandleCallback writes the refresh token", false, failSet(logto.StorageKeyRefreshToken), callback, "write", logto.StorageKeyRefreshToken, true},
+		{"HandleCallback writes the ID token", true, failSet(logto.StorageKeyIDToken), callback, "write", logto.StorageKeyIDToken, true},
+		{"GetIdToken", true, failGet(logto.StorageKeyIDToken),
+			func(*testing.T) func(env, func()) error {
+				return now(func(e env) error { _, err := e.c.GetIdToken(ctx); return err })
+			}, "read", logto.StorageKeyIDToken, true},
+		{"GetRefreshToken", true, failGet(logto.StorageKeyRefreshToken),
+			func(*testing.T) func(env, func()) error {
+				return now(func(e env) error { _, err := e.c.GetRefreshToken(ctx); return err })
+			}, "read", logto.StorageKeyRefreshToken, true},
+		{"GetIdTokenClaims of a corrupted ID token", true, corrupt(logto.StorageKeyIDToken, "not.a.jwt"),
+			func(*testing.T) func(env, func()) error {
+				return now(func(e env) error { _, err := e.c.WithStorage(e.store).GetIdTokenClaims(ctx); return err })
+			}, "decode", logto.StorageKeyIDToken, false},
+		{"GetAccessToken reads the token cache", true, failGet(logto.StorageKeyAccessTokens),
+			func(*testing.T) func(env, func()) error { return getAccessToken }, "read", logto.StorageKeyAccessTokens, true},
+		{"GetAccessToken decodes the token cache", true, corrupt(logto.StorageKeyAccessTokens, "{not json"),
+			func(*testing.T) func(env, func()) error { return getAccessToken }, "decode", logto.StorageKeyAccessTokens, false},
+		{"a refresh reads the refresh token", true, failGet(logto.StorageKeyRefreshToken),
+			func(*testing.T) func(env, func()) error { return expiredGetAccessToken }, "read", logto.StorageKeyRefreshToken, true},
+		{"a refresh writes the token cache", true, failSet(logto.StorageKeyAccessTokens),
+			func(*testing.T) func(env, func()) error { return expiredGetAccessToken }, "write", logto.StorageKeyAccessTokens, true},
+		{"FetchUserInfo reads the ID token", true, failGet(logto.StorageKeyIDToken),
+			func(*testing.T) func(env, func()) error {
+				return now(func(e env) error { _, err := e.c.FetchUserInfo(ctx); return err })
+			}, "read", logto.StorageKeyIDToken, true},
+		{"SignOut deletes the ID token", true, failDel(logto.StorageKeyIDToken),
+			func(*testing.T) func(env, func()) error {
+				return now(func(e env) error { _, err := e.c.SignOut(ctx, postLogout); return err })
+			}, "delete", logto.StorageKeyIDToken, true},
+		{"SignOut deletes the pending sign-ins", true, failDel(logto.StorageKeySignInSession),
+			func(*testing.T) func(env, func()) error {
+				return now(func(e env) error { _, err := e.c.SignOut(ctx, postLogout); return err })
+			}, "delete", logto.StorageKeySignInSession, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newProvider(t)
+			store := newFaultyStorage()
+			c, err := logto.NewLogtoClient(logto.LogtoConfig{Endpoint: srv.URL(), AppId: appID, AppSecret: appSecret,
+				Resources: []string{apiResource}}, store, logto.WithClock(srv.Now))
+			require.NoError(t, err)
+			if tt.signedIn {
+				signInAs(t, srv, c, aliceID)
+			}
+			err = tt.call(t)(env{srv: srv, c: c, store: store}, func() { tt.breaks(store) })
+			require.ErrorIs(t, err, logto.ErrStorage)
+			var se *logto.StorageError
+			require.ErrorAs(t, err, &se)
+			assert.Equal(t, tt.op, se.Op)
+			assert.Equal(t, tt.key, se.Key)
+			assert.Equal(t, tt.injected, errors.Is(err, errInjected), "the Storage's error is in the chain")
+			assert.Contains(t, err.Error(), "logto: storage: "+tt.op+" "+tt.key+": ")
+		})
+	}
+}
+
+func TestStorageErrorMessage(t *testing.T) {
+	cause := errors.New("connection refused")
+	err := error(&logto.StorageError{Op: "read", Key: logto.StorageKeyRefreshToken, Err: cause})
+	assert.Equal(t, "logto: storage: read "+logto.StorageKeyRefreshToken+": connection refused", err.Error())
+	assert.ErrorIs(t, err, logto.ErrStorage)
+	assert.ErrorIs(t, err, cause)
+	assert.NotErrorIs(t, err, logto.ErrInvalidResponse)
+	assert.Equal(t, "logto: storage: write k", (&logto.StorageError{Op: "write", Key: "k"}).Error(), "no cause")
+	wrapped := fmt.Errorf("sign-in: %w", err)
+	var se *logto.StorageError
+	require.ErrorAs(t, wrapped, &se)
+	assert.Same(t, cause, se.Unwrap())
 }

@@ -40,7 +40,7 @@ var (
 	ErrIssuerMismatch = errors.New("logto: authorization response issuer mismatch")
 
 	// ErrInvalidIDToken means an ID token failed verification (signature,
-	// algorithm, iss, aud, azp, exp, iat, sub or nonce).
+	// algorithm, iss, aud, azp, exp, iat, nbf, sub or nonce).
 	ErrInvalidIDToken = errors.New("logto: invalid ID token")
 
 	// ErrSubjectMismatch means a token or user info response names another
@@ -88,8 +88,9 @@ var (
 	// The SDK never truncates a body silently.
 	ErrResponseTooLarge = httpx.ErrTooLarge
 
-	// ErrStorage wraps failures of the Storage implementation and
-	// unreadable (corrupted, truncated, foreign) stored values.
+	// ErrStorage matches every *StorageError: failures of the Storage
+	// implementation and unreadable (corrupted, truncated, foreign) stored
+	// values.
 	ErrStorage = errors.New("logto: storage")
 
 	// ErrTokenMalformed means a token is not a decodable JWT.
@@ -128,6 +129,44 @@ func (e *OAuthError) Error() string {
 		msg += ": " + e.Description
 	}
 	return msg
+}
+
+// StorageError reports a failed call of the session Storage, or a stored
+// value the SDK cannot read (corrupted, truncated or foreign). It matches
+// ErrStorage (errors.Is(err, logto.ErrStorage) is true) and unwraps to
+// Err, so the Storage's own error stays in the chain:
+//
+//	var se *logto.StorageError
+//	if errors.As(err, &se) && se.Op == "write" { ... }
+type StorageError struct {
+	// Op is "read", "write" or "delete" for a failed Storage call, and
+	// "decode" for a value that was read but cannot be used.
+	Op string
+	// Key is the storage key, such as StorageKeyRefreshToken.
+	Key string
+	// Err is the Storage's error, or why the value is unusable.
+	Err error
+}
+
+// Error reads "logto: storage: <op> <key>: <cause>". It names the key,
+// never the value.
+func (e *StorageError) Error() string {
+	msg := ErrStorage.Error() + ": " + e.Op + " " + e.Key
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Is reports whether target is ErrStorage.
+func (e *StorageError) Is(target error) bool { return target == ErrStorage }
+
+// Unwrap returns Err.
+func (e *StorageError) Unwrap() error { return e.Err }
+
+// storageErr returns the *StorageError of op on key.
+func storageErr(op, key string, err error) error {
+	return &StorageError{Op: op, Key: key, Err: err}
 }
 
 // wrapf prefixes err with a "logto: " context and keeps it in the chain.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
 )
 
 // DefaultManagementAPIResource is the Management API's resource indicator
@@ -46,15 +47,33 @@ type M2MConfig struct {
 // Logto machine-to-machine application. It caches the token until shortly
 // before it expires and shares one request among concurrent callers. It is
 // safe for concurrent use; create one per (app, resource) and keep it.
+//
+// golang.org/x/oauth2/clientcredentials is not used underneath: its
+// Config could carry Logto's resource and organization_id parameters as
+// EndpointParams, but it needs a fixed token URL where this client
+// discovers and checks the tenant's, and its TokenSource serialises
+// callers on a mutex with the context given when it was made, so a caller
+// whose context ends cannot leave a slow request. Its answers are read up
+// to 1 MiB and cut there without an error, where the SDK's are bounded by
+// WithMaxBodyBytes and refused when larger (ErrResponseTooLarge); its
+// failures are *oauth2.RetrieveError rather than the *OAuthError,
+// ErrInvalidResponse and ErrDiscovery every other call of the SDK
+// returns; it tries a second client authentication style after a
+// failure, sending the secret again; and it keeps a token without
+// expires_in forever, where the SDK refuses it.
 type M2MClient struct {
 	core *core
 	cfg  M2MConfig
 
+	// flight shares the request in flight among the callers of Token.
+	flight singleflight.Group
+
 	mu      sync.Mutex
 	current *oauth2.Token
-	// fetching is closed when the request in flight ends; nil when none.
-	fetching chan struct{}
-	fetchErr error
+	// waiting counts the callers waiting for a request; when the last one
+	// gives up, cancel (set while a request is in flight) ends it.
+	waiting int
+	cancel  context.CancelFunc
 }
 
 // NewM2MClient validates cfg and returns a client. It makes no request
@@ -94,44 +113,98 @@ func (m *M2MClient) AccessToken(ctx context.Context) (string, error) {
 // Token returns the current token as an *oauth2.Token whose Expiry is
 // already moved earlier by the early-expiry window (at most half the
 // token's lifetime, so a short-lived token is used for its first half).
+//
+// Concurrent callers share one request. A caller whose ctx ends returns
+// ctx.Err() at once while the request goes on for the others; it is
+// cancelled when every caller waiting for it has given up. The request
+// keeps the values of the context of the caller that started it, not its
+// deadline: it is bounded by the HTTP client's timeout.
 func (m *M2MClient) Token(ctx context.Context) (*oauth2.Token, error) {
 	for {
-		m.mu.Lock()
-		if t := m.current; t != nil && m.core.set.now().Before(t.Expiry) {
-			m.mu.Unlock()
+		if t := m.valid(); t != nil {
 			return t, nil
 		}
-		if ch := m.fetching; ch != nil {
-			m.mu.Unlock()
-			select {
-			case <-ch:
-				m.mu.Lock()
-				err := m.fetchErr
-				m.mu.Unlock()
-				if err != nil && ctx.Err() == nil && !isContextErr(err) {
-					return nil, err
-				}
-				continue
-			case <-ctx.Done():
-				return nil, ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		m.join()
+		ch := m.flight.DoChan("token", func() (any, error) { return m.fetchShared(ctx) })
+		select {
+		case r := <-ch:
+			m.leave()
+			if errors.Is(r.Err, errAbandoned) {
+				continue // the callers before this one gave up on that request
 			}
+			if r.Err != nil {
+				return nil, r.Err
+			}
+			return r.Val.(*oauth2.Token), nil
+		case <-ctx.Done():
+			m.leave()
+			return nil, ctx.Err()
 		}
-		ch := make(chan struct{})
-		m.fetching = ch
-		m.mu.Unlock()
-
-		t, err := m.fetch(ctx)
-
-		m.mu.Lock()
-		if err == nil {
-			m.current = t
-		}
-		m.fetchErr = err
-		m.fetching = nil
-		close(ch)
-		m.mu.Unlock()
-		return t, err
 	}
+}
+
+// errAbandoned ends a request whose callers all gave up.
+var errAbandoned = errors.New("logto: token request abandoned by its callers")
+
+// valid returns the cached token while it is valid, or nil.
+func (m *M2MClient) valid() *oauth2.Token {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t := m.current; t != nil && m.core.set.now().Before(t.Expiry) {
+		return t
+	}
+	return nil
+}
+
+// join counts a caller about to wait for a request.
+func (m *M2MClient) join() {
+	m.mu.Lock()
+	m.waiting++
+	m.mu.Unlock()
+}
+
+// leave uncounts a caller, and cancels the request in flight when nobody
+// waits for it any more.
+func (m *M2MClient) leave() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.waiting--; m.waiting == 0 && m.cancel != nil {
+		m.cancel()
+	}
+}
+
+// fetchShared is the request shared by the callers of Token (one at a
+// time: singleflight runs one per key). It runs under a context of its
+// own, which keeps ctx's values and is cancelled only by leave.
+func (m *M2MClient) fetchShared(ctx context.Context) (*oauth2.Token, error) {
+	if t := m.valid(); t != nil {
+		return t, nil // stored by the request that ended just before
+	}
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	m.mu.Lock()
+	m.cancel = cancel
+	if m.waiting == 0 {
+		cancel() // every caller left before the request began
+	}
+	m.mu.Unlock()
+
+	t, err := m.fetch(fctx)
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.cancel = nil
+	switch {
+	case err != nil && fctx.Err() != nil:
+		return nil, errAbandoned
+	case err != nil:
+		return nil, err
+	}
+	m.current = t
+	return t, nil
 }
 
 func isContextErr(err error) bool {

@@ -260,14 +260,14 @@ func (c *core) authorizationURL(endpoint string, tx transaction, opts SignInOpti
 func (c *LogtoClient) loadTransactions(ctx context.Context) ([]transaction, error) {
 	raw, err := c.storage.Get(ctx, StorageKeySignInSession)
 	if err != nil {
-		return nil, fmt.Errorf("%w: read %s: %w", ErrStorage, StorageKeySignInSession, err)
+		return nil, storageErr("read", StorageKeySignInSession, err)
 	}
 	if raw == "" {
 		return nil, nil
 	}
 	var txs []transaction
 	if err := json.Unmarshal([]byte(raw), &txs); err != nil {
-		return nil, fmt.Errorf("%w: %s holds an unreadable value: %w", ErrStorage, StorageKeySignInSession, err)
+		return nil, storageErr("decode", StorageKeySignInSession, err)
 	}
 	return txs, nil
 }
@@ -281,7 +281,7 @@ func (c *LogtoClient) saveTransactions(ctx context.Context, txs []transaction) e
 		err = c.storage.Set(ctx, StorageKeySignInSession, string(b))
 	}
 	if err != nil {
-		return fmt.Errorf("%w: write %s: %w", ErrStorage, StorageKeySignInSession, err)
+		return storageErr("write", StorageKeySignInSession, err)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 )
 
@@ -25,7 +24,7 @@ func (c *LogtoClient) SignOut(ctx context.Context, postLogoutRedirectURI string)
 	}
 	clearErr := c.clearTokens(ctx)
 	if err := c.storage.Delete(ctx, StorageKeySignInSession); err != nil {
-		clearErr = errors.Join(clearErr, fmt.Errorf("%w: delete %s: %w", ErrStorage, StorageKeySignInSession, err))
+		clearErr = errors.Join(clearErr, storageErr("delete", StorageKeySignInSession, err))
 	}
 	if clearErr != nil {
 		return "", clearErr
@@ -55,15 +54,9 @@ func (c *LogtoClient) SignOut(ctx context.Context, postLogoutRedirectURI string)
 // revoke revokes a refresh token (RFC 7009) with client authentication.
 func (c *core) revoke(ctx context.Context, m *providerMeta, token string) error {
 	form := url.Values{"token": {token}, "token_type_hint": {"refresh_token"}}
-	body, status, err := c.postForm(ctx, m.RevocationEndpoint, form)
+	a, err := c.sendForm(ctx, m.RevocationEndpoint, form)
 	if err != nil {
 		return wrapf(err, "revocation request")
 	}
-	if oe := parseOAuthError(body, status, "revocation"); oe != nil {
-		return oe
-	}
-	if status != http.StatusOK {
-		return fmt.Errorf("%w: revocation endpoint answered HTTP %d", ErrInvalidResponse, status)
-	}
-	return nil
+	return checkAnswer(a, "revocation")
 }

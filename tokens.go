@@ -115,7 +115,7 @@ func (c *core) idTokenDue(id *IdTokenClaims, now time.Time) bool {
 func (c *LogtoClient) tokens(ctx context.Context) (*decodedTokens, error) {
 	raw, err := c.storage.Get(ctx, StorageKeyAccessTokens)
 	if err != nil {
-		return nil, fmt.Errorf("%w: read %s: %w", ErrStorage, StorageKeyAccessTokens, err)
+		return nil, storageErr("read", StorageKeyAccessTokens, err)
 	}
 	if d := c.lastTokens.Load(); d != nil && d.raw == raw {
 		return d, nil
@@ -125,7 +125,7 @@ func (c *LogtoClient) tokens(ctx context.Context) (*decodedTokens, error) {
 		d = &decodedTokens{raw: raw}
 		if raw != "" {
 			if err := json.Unmarshal([]byte(raw), &d.entries); err != nil {
-				return nil, fmt.Errorf("%w: %s holds an unreadable value: %w", ErrStorage, StorageKeyAccessTokens, err)
+				return nil, storageErr("decode", StorageKeyAccessTokens, err)
 			}
 		}
 		c.core.tokenCache.put(raw, d)
@@ -191,7 +191,7 @@ func (c *LogtoClient) cachedFresh(ctx context.Context, key tokenKey) (cachedToke
 func (c *LogtoClient) refresh(ctx context.Context, key tokenKey) (cachedToken, error) {
 	rt, err := c.storage.Get(ctx, StorageKeyRefreshToken)
 	if err != nil {
-		return cachedToken{}, fmt.Errorf("%w: read %s: %w", ErrStorage, StorageKeyRefreshToken, err)
+		return cachedToken{}, storageErr("read", StorageKeyRefreshToken, err)
 	}
 	if rt == "" {
 		return cachedToken{}, ErrNotAuthenticated
@@ -199,7 +199,7 @@ func (c *LogtoClient) refresh(ctx context.Context, key tokenKey) (cachedToken, e
 	var previous *IdTokenClaims
 	raw, err := c.storage.Get(ctx, StorageKeyIDToken)
 	if err != nil {
-		return cachedToken{}, fmt.Errorf("%w: read %s: %w", ErrStorage, StorageKeyIDToken, err)
+		return cachedToken{}, storageErr("read", StorageKeyIDToken, err)
 	}
 	if raw != "" {
 		// An unreadable ID token would let the refreshed one change user.
@@ -317,13 +317,13 @@ func (c *LogtoClient) storeRefresh(ctx context.Context, key tokenKey, res *refre
 	}
 	if err != nil || cur != res.refreshToken {
 		if err := c.storage.Set(ctx, StorageKeyRefreshToken, res.refreshToken); err != nil {
-			return fmt.Errorf("%w: write %s: %w", ErrStorage, StorageKeyRefreshToken, err)
+			return storageErr("write", StorageKeyRefreshToken, err)
 		}
 	}
 	if idToken != "" {
 		if held, err := c.storage.Get(ctx, StorageKeyIDToken); err != nil || held != idToken {
 			if err := c.storage.Set(ctx, StorageKeyIDToken, idToken); err != nil {
-				return fmt.Errorf("%w: write %s: %w", ErrStorage, StorageKeyIDToken, err)
+				return storageErr("write", StorageKeyIDToken, err)
 			}
 		}
 	}
@@ -344,7 +344,7 @@ func (c *LogtoClient) storeRefresh(ctx context.Context, key tokenKey, res *refre
 	entries[k] = res.entry
 	raw := encodeTokens(entries)
 	if err := c.storage.Set(ctx, StorageKeyAccessTokens, raw); err != nil {
-		return fmt.Errorf("%w: write %s: %w", ErrStorage, StorageKeyAccessTokens, err)
+		return storageErr("write", StorageKeyAccessTokens, err)
 	}
 	// The callers reading it next need not decode what was just encoded.
 	nd := &decodedTokens{raw: raw, entries: entries}
@@ -360,7 +360,7 @@ func (c *LogtoClient) clearTokens(ctx context.Context) error {
 	var errs []error
 	for _, k := range []string{StorageKeyIDToken, StorageKeyRefreshToken, StorageKeyAccessTokens} {
 		if err := c.storage.Delete(ctx, k); err != nil {
-			errs = append(errs, fmt.Errorf("%w: delete %s: %w", ErrStorage, k, err))
+			errs = append(errs, storageErr("delete", k, err))
 		}
 	}
 	return errors.Join(errs...)

@@ -78,13 +78,6 @@ func (c *core) postToken(ctx context.Context, m *providerMeta, form url.Values) 
 	return &tr, nil
 }
 
-// postForm POSTs form with client authentication and returns the bounded
-// body and status.
-func (c *core) postForm(ctx context.Context, endpoint string, form url.Values) ([]byte, int, error) {
-	a, err := c.sendForm(ctx, endpoint, form)
-	return a.body, a.status, err
-}
-
 func (c *core) sendForm(ctx context.Context, endpoint string, form url.Values) (answer, error) {
 	if c.cfg.AppSecret == "" {
 		form.Set("client_id", c.cfg.AppId)
@@ -141,6 +134,19 @@ func decodeAnswer(a answer, endpoint string, v any, hasError func() bool) error 
 	}
 	if err != nil {
 		return fmt.Errorf("%w: %s response is not valid JSON: %w", ErrInvalidResponse, endpoint, err)
+	}
+	return nil
+}
+
+// checkAnswer judges the answer of an endpoint whose successful body the
+// SDK does not read (revocation): a status other than 200 as decodeAnswer
+// does, and a 200 answer carrying an OAuth error as that error.
+func checkAnswer(a answer, endpoint string) error {
+	if a.status != http.StatusOK {
+		return failedAnswer(a, endpoint)
+	}
+	if oe := parseOAuthError(a.body, a.status, endpoint); oe != nil {
+		return oe
 	}
 	return nil
 }

@@ -155,3 +155,39 @@ func TestFailedAnswer(t *testing.T) {
 		assert.EqualError(t, err, tt.text)
 	}
 }
+
+// TestCheckAnswer: an endpoint whose body is not read (revocation) is
+// judged as the others: failedAnswer for a status other than 200, an
+// OAuth error member even in a 200 answer, nothing else.
+func TestCheckAnswer(t *testing.T) {
+	bearer := http.Header{"Www-Authenticate": {`Bearer error="invalid_token"`}}
+	tests := []struct {
+		name  string
+		a     answer
+		oauth string
+		text  string
+	}{
+		{name: "200, empty body", a: answer{status: 200}},
+		{name: "200, not JSON", a: answer{status: 200, body: []byte("OK")}},
+		{name: "200 with an error member", a: answer{status: 200, body: []byte(`{"error":"unsupported_token_type"}`)}, oauth: "unsupported_token_type"},
+		{name: "400 OAuth error", a: answer{status: 400, body: []byte(`{"error":"invalid_client"}`)}, oauth: "invalid_client"},
+		{name: "401 Bearer challenge", a: answer{status: 401, header: bearer}, oauth: "invalid_token"},
+		{name: "503 HTML", a: answer{status: 503, body: []byte("<html>")}, text: "logto: invalid response: revocation endpoint answered HTTP 503"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkAnswer(tt.a, "revocation")
+			var oe *OAuthError
+			switch {
+			case tt.oauth != "":
+				require.ErrorAs(t, err, &oe)
+				assert.Equal(t, OAuthError{Code: tt.oauth, StatusCode: tt.a.status, Endpoint: "revocation"}, *oe)
+			case tt.text != "":
+				assert.ErrorIs(t, err, ErrInvalidResponse)
+				assert.EqualError(t, err, tt.text)
+			default:
+				assert.NoError(t, err)
+			}
+		})
+	}
+}

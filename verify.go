@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/gologto/logto/internal/jwtx"
+	"github.com/gologto/logto/internal/timecheck"
 )
 
 // idTokenCheck names what an ID token must match beyond signature, issuer
@@ -60,26 +60,18 @@ func (c *core) checkIDClaims(claims *IdTokenClaims, check idTokenCheck) error {
 	if claims.Subject == "" {
 		return errors.New("sub is missing")
 	}
-	if claims.Expiry == 0 {
-		return errors.New("exp is missing")
-	}
-	if !now.Before(claims.Expiry.Time().Add(leeway)) {
-		return fmt.Errorf("token expired at %s", claims.Expiry.Time().UTC().Format(time.RFC3339))
-	}
-	if claims.IssuedAt == 0 {
-		return errors.New("iat is missing")
-	}
-	if claims.IssuedAt.Time().After(now.Add(leeway)) {
-		return errors.New("iat is in the future")
-	}
 	var nbf struct {
 		NotBefore *NumericDate `json:"nbf"`
 	}
 	if err := json.Unmarshal(claims.raw, &nbf); err != nil {
 		return fmt.Errorf("nbf: %w", err)
 	}
-	if nbf.NotBefore != nil && nbf.NotBefore.Time().After(now.Add(leeway)) {
-		return errors.New("token is not valid yet (nbf)")
+	times := timecheck.Claims{Expiry: int64(claims.Expiry), IssuedAt: int64(claims.IssuedAt)}
+	if nbf.NotBefore != nil {
+		times.NotBefore = int64(*nbf.NotBefore)
+	}
+	if e := timecheck.Check(times, now, timecheck.Rules{Leeway: leeway, Required: timecheck.Exp | timecheck.Iat}); e != nil {
+		return e
 	}
 	appID := c.cfg.AppId
 	if len(claims.Audience) > 1 && claims.AZP == "" {

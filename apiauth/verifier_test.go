@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -112,6 +113,12 @@ func TestMiddlewareRules(t *testing.T) {
 		{"issued in the future", func() string {
 			return "Bearer " + accessToken(srv, func(h, c map[string]any) { c["iat"] = srv.Now().Add(time.Hour).Unix() })
 		}, nil, 401, invalidTok("token issued in the future"), ""},
+		{"huge iat does not wrap to the past", func() string {
+			return "Bearer " + accessToken(srv, func(h, c map[string]any) { c["iat"] = int64(math.MaxInt64) })
+		}, nil, 401, invalidTok("token issued in the future"), ""},
+		{"huge nbf does not wrap to the past", func() string {
+			return "Bearer " + accessToken(srv, func(h, c map[string]any) { c["nbf"] = int64(math.MaxInt64) })
+		}, nil, 401, invalidTok("token not valid yet"), ""},
 		{"no sub", func() string { return "Bearer " + accessToken(srv, func(h, c map[string]any) { delete(c, "sub") }) }, nil, 401, invalidTok("sub is missing"), ""},
 		{"typ JWT (an ID token)", func() string { return "Bearer " + accessToken(srv, func(h, c map[string]any) { h["typ"] = "JWT" }) }, nil, 401, invalidTok("token type is not at+jwt"), ""},
 		{"typ application/at+jwt", func() string {

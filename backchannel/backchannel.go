@@ -22,6 +22,7 @@ import (
 	"github.com/gologto/logto"
 	"github.com/gologto/logto/internal/defaults"
 	"github.com/gologto/logto/internal/tenant"
+	"github.com/gologto/logto/internal/timecheck"
 	"github.com/gologto/logto/internal/ttlcache"
 )
 
@@ -228,21 +229,16 @@ func (h *Handler) Verify(ctx context.Context, token string) (*Claims, error) {
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return nil, fmt.Errorf("%w: malformed claims", ErrInvalidLogoutToken)
 	}
-	now, leeway := h.cfg.Now(), h.cfg.Leeway
+	times := timecheck.Claims{Expiry: int64(c.Expiry), IssuedAt: int64(c.IssuedAt)}
+	rules := timecheck.Rules{Leeway: h.cfg.Leeway, Required: timecheck.Iat, MaxAge: h.cfg.MaxAge}
 	var problem string
-	switch {
+	switch timeErr := timecheck.Check(times, h.cfg.Now(), rules); {
 	case c.Issuer != h.tenant.Issuer:
 		problem = "issued by another issuer"
 	case !c.Audience.Contains(h.cfg.AppId):
 		problem = "meant for another application"
-	case c.IssuedAt == 0:
-		problem = "iat is missing"
-	case c.IssuedAt.Time().After(now.Add(leeway)):
-		problem = "iat is in the future"
-	case now.Sub(c.IssuedAt.Time()) > h.cfg.MaxAge+leeway:
-		problem = "issued too long ago"
-	case c.Expiry != 0 && !now.Before(c.Expiry.Time().Add(leeway)):
-		problem = "expired"
+	case timeErr != nil:
+		return nil, fmt.Errorf("%w: %w", ErrInvalidLogoutToken, timeErr)
 	case !isObject(c.Events[EventType]):
 		problem = "events does not hold the back-channel logout event"
 	case c.Subject == "" && c.SessionID == "":

@@ -208,7 +208,7 @@ func buildCookieSessions(opts CookieOptions) (*CookieSessions, error) {
 	if len(opts.Keys) == 0 {
 		return nil, errors.New("logtohttp: CookieOptions.Keys needs at least one key (16, 24 or 32 random bytes)")
 	}
-	c := &CookieSessions{now: time.Now, cache: openedCache{m: make(map[string]*openedEntry)}, names: newCookieNames(opts.Name)}
+	c := &CookieSessions{now: time.Now, names: newCookieNames(opts.Name)}
 	for i, k := range opts.Keys {
 		switch len(k) {
 		case 16, 24, 32:
@@ -239,6 +239,7 @@ func buildCookieSessions(opts CookieOptions) (*CookieSessions, error) {
 	case c.maxBytes < minCookieBytes || c.maxBytes > limit:
 		return nil, fmt.Errorf("logtohttp: CookieOptions.MaxBytes is %d; it must be between %d and %d (ten cookies)", c.maxBytes, minCookieBytes, limit)
 	}
+	c.cache = newOpenedCache(c.maxBytes)
 	return c, nil
 }
 
@@ -307,7 +308,8 @@ func (c *CookieSessions) save(w http.ResponseWriter, _ *http.Request, prev *load
 	}
 	if len(chunks) > 0 {
 		// The browser sends these cookies back next: no need to decrypt.
-		c.cache.put(chunks, values, c.now().Add(c.opts.MaxAge).Unix())
+		now := c.now()
+		c.cache.put(chunks, values, now.Add(c.opts.MaxAge), now)
 	}
 	cleared := false
 	for i := len(chunks); i < maxChunks; i++ {

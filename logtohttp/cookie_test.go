@@ -408,3 +408,80 @@ func TestTamperedCookieOverHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenedCache: a cookie seen again is answered from the cache only
+// when all its chunks match and its sealed expiry has not passed; a
+// session larger than twice the budget is not kept, and the cache never
+// holds more than openedCacheBytes of sessions.
+func TestOpenedCache(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	until := now.Add(time.Hour)
+	values := map[string]string{"k": "v"}
+	chunks := func(texts ...string) *[maxChunks]string {
+		var v [maxChunks]string
+		copy(v[:], texts)
+		return &v
+	}
+	oc := newOpenedCache(DefaultMaxCookieBytes)
+	e := oc.put([]string{"2.abcd", "efgh"}, values, until, now)
+	tests := []struct {
+		name  string
+		vals  *[maxChunks]string
+		count int
+		at    time.Time
+		hit   bool
+	}{
+		{"same chunks", chunks("2.abcd", "efgh"), 2, now, true},
+		{"just before the expiry", chunks("2.abcd", "efgh"), 2, until.Add(-time.Nanosecond), true},
+		{"at the expiry", chunks("2.abcd", "efgh"), 2, until, false},
+		{"another second chunk", chunks("2.abcd", "efgX"), 2, now, false},
+		{"another count", chunks("2.abcd", "efgh", "ijkl"), 3, now, false},
+		{"another first chunk", chunks("2.abcX", "efgh"), 2, now, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := oc.get(tt.vals, tt.count, tt.at)
+			if tt.hit {
+				assert.Same(t, e, got)
+			} else {
+				assert.Nil(t, got)
+			}
+		})
+	}
+
+	t.Run("too large", func(t *testing.T) {
+		big := strings.Repeat("A", DefaultMaxCookieBytes+1)
+		assert.Equal(t, values, oc.put([]string{"1." + big}, values, until, now).values, "returned")
+		assert.Nil(t, oc.get(chunks("1."+big), 1, now), "not kept")
+	})
+	t.Run("bounded", func(t *testing.T) {
+		oc := newOpenedCache(minCookieBytes)
+		limit := openedCacheBytes / (2 * minCookieBytes)
+		text := strings.Repeat("A", minCookieBytes-8)
+		for i := range limit + 100 {
+			oc.put([]string{fmt.Sprintf("1.%06d%s", i, text)}, values, until.Add(time.Duration(i)*time.Second), now)
+		}
+		assert.Equal(t, limit, oc.sessions.Len())
+		assert.LessOrEqual(t, oc.sessions.Len()*oc.maxSize, openedCacheBytes)
+		assert.Nil(t, oc.get(chunks(fmt.Sprintf("1.%06d%s", 0, text)), 1, now), "the one expiring soonest made room")
+		assert.NotNil(t, oc.get(chunks(fmt.Sprintf("1.%06d%s", limit+99, text)), 1, now))
+	})
+}
+
+// TestCookieOpenedOnce: the cookie a response set is read back from the
+// cache, and a cookie read once is not decrypted again.
+func TestCookieOpenedOnce(t *testing.T) {
+	c := newCookieSessions(t)
+	_, cookie := saveCookies(t, c, &loadedSession{}, map[string]string{"k": "v"})
+	var vals [maxChunks]string
+	present := scanCookies(request(http.MethodGet, "/", cookie), c.names.host[0], &vals)
+	first := c.open(&vals, present)
+	require.NotNil(t, first)
+	assert.Same(t, first, c.open(&vals, present), "cached at save")
+	c.cache.sessions.Delete(vals[0])
+	second := c.open(&vals, present)
+	require.NotNil(t, second)
+	assert.NotSame(t, first, second, "decrypted again once forgotten")
+	assert.Equal(t, first.values, second.values)
+	assert.Same(t, second, c.open(&vals, present), "then cached")
+}
