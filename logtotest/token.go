@@ -64,7 +64,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 	switch gt {
 	case "":
 		return nil, missingParam("grant_type")
-	case "authorization_code", "refresh_token", "client_credentials":
+	case "authorization_code", "refresh_token", "client_credentials", GrantTypeTokenExchange:
 	default:
 		return nil, errorf(http.StatusBadRequest, "unsupported_grant_type", "unsupported grant_type requested")
 	}
@@ -72,8 +72,15 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 	if e != nil {
 		return nil, e
 	}
-	if (gt == "client_credentials") != (app.Type == AppMachineToMachine) {
-		return nil, errorf(http.StatusBadRequest, "unauthorized_client", "requested grant type is not allowed for this client")
+	if e := checkGrantAllowed(app, gt); e != nil {
+		return nil, e
+	}
+	if gt == GrantTypeTokenExchange {
+		out, e := s.tokenExchange(app, form) // takes the lock itself
+		if e != nil {
+			return nil, e
+		}
+		return s.finish(out)
 	}
 	var out *issued
 	s.mu.Lock()
