@@ -330,6 +330,10 @@ func TestTokenExchange(t *testing.T) {
 			assert.WithinDuration(t, at.Add(90*time.Second), ott.ExpiresAt, 2*time.Second)
 			def, err := mgmt.CreateOneTimeToken(ctx, logto.OneTimeTokenRequest{Email: u.Email})
 			require.NoError(t, err)
+			if r, ok := tg.(*realTarget); ok {
+				r.m.cleanup(t, "/one-time-tokens/"+ott.ID)
+				r.m.cleanup(t, "/one-time-tokens/"+def.ID)
+			}
 			assert.WithinDuration(t, at.Add(10*time.Minute), def.ExpiresAt, 2*time.Second, "Logto's default lifetime")
 			assert.Empty(t, def.JITOrganizationIDs)
 			assert.NotEqual(t, ott.Token, def.Token)
