@@ -385,10 +385,12 @@ func (s *Server) managementRoutes(mux *http.ServeMux) {
 // isManagementPath reports whether path is one of the Management API
 // routes of the fake.
 func isManagementPath(path string) bool {
-	for _, p := range []string{"/api/subject-tokens", "/api/one-time-tokens", "/api/users/"} {
-		if path == p || strings.HasPrefix(path, p+"/") || (strings.HasSuffix(p, "/") && strings.HasPrefix(path, p)) {
-			return true
-		}
+	switch {
+	case path == "/api/subject-tokens", path == "/api/one-time-tokens":
+		return true
+	case strings.HasPrefix(path, "/api/users/"):
+		_, rest, _ := strings.Cut(strings.TrimPrefix(path, "/api/users/"), "/")
+		return rest == "personal-access-tokens" || strings.HasPrefix(rest, "personal-access-tokens/")
 	}
 	return false
 }

@@ -61,6 +61,10 @@ func TestManagementAuth(t *testing.T) {
 		assert.Equal(t, "auth.unauthorized", body.(map[string]any)["code"])
 	})
 	assert.Equal(t, len(tests)*6+1, srv.RequestCount(logtotest.EndpointManagement), "every call is logged under EndpointManagement")
+	// Other Management API routes are not served.
+	status, _, _ := getJSON(t, srv.URL()+"/api/users/u-alice/roles", good)
+	assert.Equal(t, http.StatusNotFound, status)
+	assert.Equal(t, 1, srv.RequestCount(logtotest.EndpointUnknown))
 }
 
 // TestManagementRoutes: the bodies and statuses of the routes, as Logto
