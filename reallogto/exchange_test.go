@@ -397,6 +397,14 @@ func TestTokenExchange(t *testing.T) {
 				})
 			}
 
+			// A refused exchange leaves the subject token unspent.
+			st := sub()
+			_, err = ac.ExchangeToken(ctx, logto.TokenExchangeRequest{SubjectToken: st,
+				SubjectTokenType: logto.TokenTypeImpersonationToken, Resource: "https://" + unique("nope") + ".example.com"})
+			requireGrantError(t, err, 400, "invalid_target", "resource indicator is missing, or unknown")
+			_, err = ac.ExchangeToken(ctx, logto.TokenExchangeRequest{SubjectToken: st, SubjectTokenType: logto.TokenTypeImpersonationToken})
+			require.NoError(t, err)
+
 			_, err = mgmt.CreateSubjectToken(ctx, "no-such-user", nil)
 			me := requireMgmtError(t, err, 404, "entity.relation_foreign_key_not_found")
 			assert.Equal(t, "/api/subject-tokens", me.Path)
