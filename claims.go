@@ -31,12 +31,6 @@ const (
 	claimSet
 )
 
-// ClaimOf returns a Claim set to v.
-func ClaimOf[T any](v T) Claim[T] { return Claim[T]{value: v, state: claimSet} }
-
-// NullClaim returns a Claim that is present with the value null.
-func NullClaim[T any]() Claim[T] { return Claim[T]{state: claimNull} }
-
 // Present reports whether the claim was in the token or response, null or not.
 func (c Claim[T]) Present() bool { return c.state != claimAbsent }
 

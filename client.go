@@ -66,7 +66,10 @@ type core struct {
 // copied, never modified. No request is made until a method needs the
 // provider's configuration.
 func NewLogtoClient(config LogtoConfig, storage Storage, opts ...Option) (*LogtoClient, error) {
-	s := newSettings(opts)
+	s, err := newSettings(opts)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := config.validate(&s)
 	if err != nil {
 		return nil, err

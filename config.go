@@ -1,6 +1,8 @@
 package logto
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -8,8 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gologto/logto/internal/httpx"
-	"github.com/gologto/logto/internal/jwks"
+	"github.com/gologto/logto/internal/defaults"
 	"github.com/gologto/logto/internal/oidcmeta"
 	"github.com/gologto/logto/internal/randx"
 )
@@ -48,25 +49,44 @@ type LogtoConfig struct {
 	Prompt Prompt
 }
 
-// Defaults of the tunable behaviour. Each has an Option.
+// Defaults of the tunable behaviour; the With... option of each (where
+// there is one) says its bounds. apiauth, backchannel and logtohttp use
+// the same values (see the README's "Configuration" section).
 const (
-	DefaultHTTPTimeout         = httpx.DefaultTimeout
-	DefaultLeeway              = time.Minute
-	DefaultEarlyExpiry         = time.Minute
-	DefaultTransactionTTL      = 10 * time.Minute
-	DefaultJWKSRefreshCooldown = jwks.DefaultRefreshCooldown
-	// DefaultJWKSMaxAge is the longest the key set is held before it is
-	// refetched (a shorter Cache-Control max-age of the JWKS response
-	// wins, down to one minute), so that a key Logto removed is refused.
-	DefaultJWKSMaxAge       = jwks.DefaultMaxAge
-	DefaultMaxResponseBytes = httpx.DefaultMaxBody
-	// DefaultMaxPendingSignIns bounds how many sign-ins may be pending in
-	// one session (tabs); the oldest is dropped beyond it.
-	DefaultMaxPendingSignIns = 5
+	// DefaultHTTPTimeout (30 seconds) bounds every request of the SDK's
+	// own HTTP client (see WithHTTPClient).
+	DefaultHTTPTimeout = defaults.HTTPTimeout
+	// DefaultLeeway (one minute) is the clock skew allowed when checking
+	// token times.
+	DefaultLeeway = defaults.Leeway
+	// DefaultEarlyExpiry (one minute) is how long before its expiry a
+	// cached access token is refreshed.
+	DefaultEarlyExpiry = defaults.EarlyExpiry
+	// DefaultTransactionTTL (ten minutes) is how long a started sign-in
+	// may wait for its callback.
+	DefaultTransactionTTL = defaults.TransactionTTL
+	// DefaultJWKSRefreshCooldown (one minute) is the least time between
+	// two key set refetches caused by unknown key ids, and between
+	// retries.
+	DefaultJWKSRefreshCooldown = defaults.JWKSRefreshCooldown
+	// DefaultJWKSMaxAge (ten minutes) is the longest the key set is held
+	// before it is refetched (a shorter Cache-Control max-age of the JWKS
+	// response wins, down to one minute), so that a key Logto removed is
+	// refused.
+	DefaultJWKSMaxAge = defaults.JWKSMaxAge
+	// DefaultMaxResponseBytes (1 MiB) caps every response body read from
+	// Logto.
+	DefaultMaxResponseBytes = defaults.MaxResponseBytes
+	// DefaultMaxPendingSignIns (5) bounds how many sign-ins may be
+	// pending in one session (tabs); the oldest is dropped beyond it.
+	DefaultMaxPendingSignIns = defaults.MaxPendingSignIns
 )
 
-// Option tunes a LogtoClient.
-type Option func(*settings)
+// Option tunes a LogtoClient or an M2MClient. An option given a value it
+// cannot take makes the constructor fail with an error that wraps
+// ErrInvalidConfig and names the option and the value, e.g.
+// "logto: invalid configuration: WithLeeway(-1s): must not be negative".
+type Option func(*settings) error
 
 type settings struct {
 	httpClient       *http.Client
@@ -84,6 +104,8 @@ type settings struct {
 	claimsCacheLimit int
 	// random generates state, nonce and verifier; tests replace it.
 	random func() string
+	// sleep is the device flow's timer (WithSleep).
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 func defaultSettings() settings {
@@ -99,60 +121,119 @@ func defaultSettings() settings {
 		userAgent:        "gologto",
 		claimsCacheLimit: 1024,
 		random:           randx.Token,
+		sleep:            sleepContext,
 	}
 }
 
+// option returns the Option named name: it checks v and stores it in the
+// settings field that field selects. A refused value is reported as
+// "logto: invalid configuration: name(v): reason".
+func option[T any](name string, v T, check func(T) error, field func(*settings) *T) Option {
+	return func(s *settings) error {
+		if err := check(v); err != nil {
+			return fmt.Errorf("%w: %s(%v): %w", ErrInvalidConfig, name, v, err)
+		}
+		*field(s) = v
+		return nil
+	}
+}
+
+// errNilClock is WithClock's reason for refusing nil.
+var errNilClock = errors.New("must not be nil")
+
 // WithHTTPClient makes every request go through c (for tracing, proxies or
 // tests). The client's redirect policy is replaced: OAuth endpoints must
-// not redirect. Without this option the SDK uses its own client with a
-// 30-second timeout, never http.DefaultClient.
-func WithHTTPClient(c *http.Client) Option { return func(s *settings) { s.httpClient = c } }
+// not redirect. Without this option, or with nil, the SDK uses its own
+// client with a 30-second timeout (DefaultHTTPTimeout), never
+// http.DefaultClient.
+func WithHTTPClient(c *http.Client) Option {
+	return func(s *settings) error { s.httpClient = c; return nil }
+}
 
-// WithClock replaces time.Now, for tests.
-func WithClock(now func() time.Time) Option { return func(s *settings) { s.now = now } }
+// WithClock replaces time.Now, for tests. It must not be nil.
+func WithClock(now func() time.Time) Option {
+	return func(s *settings) error {
+		if now == nil {
+			return fmt.Errorf("%w: WithClock(nil): %w", ErrInvalidConfig, errNilClock)
+		}
+		s.now = now
+		return nil
+	}
+}
+
+// WithSleep replaces the timer the device flow waits with between two
+// token requests (WaitDeviceSignIn), for tests: sleep must return after d
+// has passed on the clock of WithClock, or ctx.Err() as soon as ctx is
+// done. A test clock's sleep typically advances the clock by d and returns.
+func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(s *settings) error {
+		if sleep == nil {
+			return fmt.Errorf("%w: WithSleep(nil): %w", ErrInvalidConfig, errNilClock)
+		}
+		s.sleep = sleep
+		return nil
+	}
+}
 
 // WithLeeway sets the allowed clock skew when checking token times
-// (exp, iat, nbf). Default one minute.
-func WithLeeway(d time.Duration) Option { return func(s *settings) { s.leeway = d } }
+// (exp, iat, nbf). Default one minute (DefaultLeeway); not negative.
+func WithLeeway(d time.Duration) Option {
+	return option("WithLeeway", d, defaults.NotNegative, func(s *settings) *time.Duration { return &s.leeway })
+}
 
 // WithEarlyExpiry sets how long before its expiry a cached access token is
-// refreshed. Default one minute. The window never exceeds half the lifetime
-// a token was issued with: a token living 30 s is used for 15 s, not
-// refreshed on every call. Zero uses tokens until their expiry.
-func WithEarlyExpiry(d time.Duration) Option { return func(s *settings) { s.earlyExpiry = d } }
+// refreshed. Default one minute (DefaultEarlyExpiry); not negative. The
+// window never exceeds half the lifetime a token was issued with: a token
+// living 30 s is used for 15 s, not refreshed on every call. Zero uses
+// tokens until their expiry.
+func WithEarlyExpiry(d time.Duration) Option {
+	return option("WithEarlyExpiry", d, defaults.NotNegative, func(s *settings) *time.Duration { return &s.earlyExpiry })
+}
 
 // WithTransactionTTL sets how long a started sign-in may wait for its
-// callback. Default ten minutes.
-func WithTransactionTTL(d time.Duration) Option { return func(s *settings) { s.transactionTTL = d } }
+// callback. Default ten minutes (DefaultTransactionTTL); positive.
+func WithTransactionTTL(d time.Duration) Option {
+	return option("WithTransactionTTL", d, defaults.Positive, func(s *settings) *time.Duration { return &s.transactionTTL })
+}
 
 // WithJWKSRefreshCooldown sets the least time between two JWKS refetches
 // caused by tokens with unknown key ids (the first fetch does not count),
-// and between retries after a failed key fetch. Default one minute.
+// and between retries after a failed key fetch. Default one minute
+// (DefaultJWKSRefreshCooldown); not negative.
 func WithJWKSRefreshCooldown(d time.Duration) Option {
-	return func(s *settings) { s.jwksCooldown = d }
+	return option("WithJWKSRefreshCooldown", d, defaults.NotNegative, func(s *settings) *time.Duration { return &s.jwksCooldown })
 }
 
 // WithJWKSMaxAge sets the longest the JWKS is held before it is fetched
 // again, so that a key Logto removed stops verifying. A shorter
 // Cache-Control max-age of the JWKS response wins, but not below one
 // minute (Logto sends max-age=0). If the refetch fails, the held keys are
-// used for up to an hour more. Default ten minutes; at most 24 hours.
+// used for up to an hour more. Default ten minutes (DefaultJWKSMaxAge);
+// positive and at most 24 hours.
 func WithJWKSMaxAge(d time.Duration) Option {
-	return func(s *settings) { s.jwksMaxAge = d }
+	return option("WithJWKSMaxAge", d, defaults.JWKSMaxAgeRange, func(s *settings) *time.Duration { return &s.jwksMaxAge })
 }
 
 // WithMaxResponseBytes caps every response body read from Logto. A larger
-// body is an error (ErrResponseTooLarge). Default 1 MiB.
-func WithMaxResponseBytes(n int64) Option { return func(s *settings) { s.maxBody = n } }
+// body is an error (ErrResponseTooLarge). Default 1 MiB
+// (DefaultMaxResponseBytes); positive.
+func WithMaxResponseBytes(n int64) Option {
+	return option("WithMaxResponseBytes", n, defaults.Positive, func(s *settings) *int64 { return &s.maxBody })
+}
 
 // WithLogger receives the SDK's rare diagnostics (a failed best-effort
-// revocation at sign-out). No token or secret is ever logged.
-func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.logger = l } }
+// revocation at sign-out). No token or secret is ever logged. Nil (the
+// default) discards them.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *settings) error { s.logger = l; return nil }
+}
 
 // InsecureAllowHTTP allows a plain-http Endpoint that is not a loopback
 // address. Tokens and secrets then cross the network in clear text: use it
 // only on a trusted private network.
-func InsecureAllowHTTP() Option { return func(s *settings) { s.insecureHTTP = true } }
+func InsecureAllowHTTP() Option {
+	return func(s *settings) error { s.insecureHTTP = true; return nil }
+}
 
 // validate checks the configuration and returns a normalised copy; it never
 // mutates the caller's slices.
@@ -184,12 +265,9 @@ func (c LogtoConfig) validate(s *settings) (LogtoConfig, error) {
 	return out, nil
 }
 
-// validateEndpoint checks a Logto endpoint and the option values, and
-// returns the endpoint without trailing slash.
+// validateEndpoint checks a Logto endpoint and returns it without trailing
+// slash. The options were checked as they were applied (newSettings).
 func validateEndpoint(raw string, s *settings) (string, error) {
-	if s.leeway < 0 || s.earlyExpiry < 0 || s.transactionTTL <= 0 || s.jwksCooldown < 0 || s.jwksMaxAge <= 0 || s.jwksMaxAge > jwks.MaxAgeCeiling || s.maxBody <= 0 || s.now == nil {
-		return "", fmt.Errorf("%w: option values out of range", ErrInvalidConfig)
-	}
 	endpoint := strings.TrimRight(strings.TrimSpace(raw), "/")
 	if endpoint == "" {
 		return "", fmt.Errorf("%w: Endpoint is required", ErrInvalidConfig)
@@ -213,15 +291,19 @@ func validateEndpoint(raw string, s *settings) (string, error) {
 	return endpoint, nil
 }
 
-// newSettings applies opts to the defaults.
-func newSettings(opts []Option) settings {
+// newSettings applies opts to the defaults, in order, and returns the
+// first option's error. Nil options are skipped.
+func newSettings(opts []Option) (settings, error) {
 	s := defaultSettings()
 	for _, o := range opts {
-		if o != nil {
-			o(&s)
+		if o == nil {
+			continue
+		}
+		if err := o(&s); err != nil {
+			return settings{}, err
 		}
 	}
-	return s
+	return s, nil
 }
 
 func isLoopback(host string) bool { return oidcmeta.IsLoopback(host) }

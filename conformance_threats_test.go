@@ -286,7 +286,7 @@ func TestConformanceThreats(t *testing.T) {
 			assert.Equal(t, apiResource, f.srv.Requests(logtotest.EndpointToken)[0].Form.Get("resource"))
 			org, err := f.client.GetOrganizationTokenClaims(ctx, memberOrg)
 			require.NoError(t, err)
-			assert.Equal(t, logto.Audience{logto.BuildOrganizationURN(memberOrg)}, org.Audience)
+			assert.Equal(t, logto.Audience{logto.OrganizationURNPrefix + memberOrg}, org.Audience)
 		}},
 		// RFC 9700 4.11: the client is no open redirector. It sends the
 		// browser only to endpoints of the verified discovery document,

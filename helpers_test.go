@@ -47,7 +47,7 @@ func newDiscoveryServer(t *testing.T, mutate func(doc map[string]any)) *discover
 // fixedRandom makes state, nonce and verifier predictable: "state",
 // "nonce", "codeVerifier" in the order SignIn draws them.
 func fixedRandom() Option {
-	return func(s *settings) {
+	return func(s *settings) error {
 		vals := []string{"state", "nonce", "codeVerifier"}
 		i := 0
 		s.random = func() string {
@@ -55,5 +55,6 @@ func fixedRandom() Option {
 			i++
 			return v
 		}
+		return nil
 	}
 }

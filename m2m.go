@@ -61,7 +61,10 @@ type M2MClient struct {
 // until the first token is needed. Options are those of NewLogtoClient
 // (HTTP client, clock, early expiry, body cap).
 func NewM2MClient(cfg M2MConfig, opts ...Option) (*M2MClient, error) {
-	s := newSettings(opts)
+	s, err := newSettings(opts)
+	if err != nil {
+		return nil, err
+	}
 	endpoint, err := validateEndpoint(cfg.Endpoint, &s)
 	if err != nil {
 		return nil, err

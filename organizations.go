@@ -5,6 +5,11 @@ import (
 	"fmt"
 )
 
+// OrganizationURNPrefix starts the audience of an organization token:
+// organization id's token has the audience OrganizationURNPrefix + id, and
+// the organization of such an audience is what follows the prefix.
+const OrganizationURNPrefix = "urn:logto:organization:"
+
 // GetOrganizationToken returns an organization token for organizationID:
 // a JWT whose audience is "urn:logto:organization:<id>" and whose scopes
 // are the user's organization-role scopes that were requested: list the

@@ -35,18 +35,9 @@ const (
 // ScopeOrganizations, so that organization tokens can be fetched later.
 const ResourceOrganizations = "urn:logto:resource:organizations"
 
-// OrganizationURNPrefix starts the audience of an organization token.
-const OrganizationURNPrefix = "urn:logto:organization:"
-
 // reservedScopes are sent with every sign-in, in this order, after the
 // user's own scopes.
 var reservedScopes = [...]string{ScopeOpenID, ScopeOfflineAccess, ScopeProfile}
-
-// BuildOrganizationURN returns the audience of organization id's token,
-// "urn:logto:organization:<id>".
-func BuildOrganizationURN(organizationID string) string {
-	return OrganizationURNPrefix + organizationID
-}
 
 // mergeScopes returns the user's scopes followed by the reserved ones,
 // without duplicates or empty values, in a stable order.

@@ -21,11 +21,6 @@ const (
 	InteractionModeSignUp InteractionMode = "signUp"
 )
 
-// Valid reports whether m is one of the interaction modes Logto knows.
-func (m InteractionMode) Valid() bool {
-	return m == InteractionModeSignIn || m == InteractionModeSignUp
-}
-
 // FirstScreen is the first page Logto shows (first_screen parameter).
 type FirstScreen string
 
@@ -39,16 +34,6 @@ const (
 	FirstScreenSingleSignOn       FirstScreen = "single_sign_on"
 )
 
-// Valid reports whether f is one of the first screens Logto knows.
-func (f FirstScreen) Valid() bool {
-	switch f {
-	case FirstScreenSignIn, FirstScreenRegister, FirstScreenResetPassword,
-		FirstScreenIdentifierSignIn, FirstScreenIdentifierRegister, FirstScreenSingleSignOn:
-		return true
-	}
-	return false
-}
-
 // Identifier is a sign-in identifier type, for FirstScreenIdentifierSignIn
 // and FirstScreenIdentifierRegister.
 type Identifier string
@@ -60,11 +45,6 @@ const (
 	IdentifierPhone    Identifier = "phone"
 )
 
-// Valid reports whether i is one of the identifier types Logto knows.
-func (i Identifier) Valid() bool {
-	return i == IdentifierUsername || i == IdentifierEmail || i == IdentifierPhone
-}
-
 // DirectSignInMethod selects the kind of connector for DirectSignIn.
 type DirectSignInMethod string
 
@@ -73,11 +53,6 @@ const (
 	DirectSignInSocial DirectSignInMethod = "social"
 	DirectSignInSSO    DirectSignInMethod = "sso"
 )
-
-// Valid reports whether m is one of the direct sign-in methods Logto knows.
-func (m DirectSignInMethod) Valid() bool {
-	return m == DirectSignInSocial || m == DirectSignInSSO
-}
 
 // DirectSignIn skips Logto's sign-in page and goes straight to a social
 // connector (Target is its target, e.g. "google") or an enterprise SSO

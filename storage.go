@@ -84,10 +84,3 @@ func (s *MemoryStorage) Delete(_ context.Context, key string) error {
 	s.mu.Unlock()
 	return nil
 }
-
-// Len reports how many keys are stored; handy in tests.
-func (s *MemoryStorage) Len() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.m)
-}

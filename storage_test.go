@@ -63,5 +63,5 @@ func TestScopesAndResources(t *testing.T) {
 			assert.Equal(t, tt.wantR, mergeResources(tt.res, s))
 		})
 	}
-	assert.Equal(t, "urn:logto:organization:org-1", BuildOrganizationURN("org-1"))
+	assert.Equal(t, "urn:logto:organization:org-1", OrganizationURNPrefix+"org-1")
 }

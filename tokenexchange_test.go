@@ -212,7 +212,7 @@ func TestExchangeTokenSubjects(t *testing.T) {
 			claims, err := tok.Claims()
 			require.NoError(t, err, name)
 			assert.Equal(t, aliceID, claims.Subject, name)
-			assert.Equal(t, logto.Audience{logto.BuildOrganizationURN(memberOrg)}, claims.Audience, name)
+			assert.Equal(t, logto.Audience{logto.OrganizationURNPrefix + memberOrg}, claims.Audience, name)
 			assert.Equal(t, "read:org", tok.Scope, name)
 		}
 		// An ID token is not an access token.

@@ -10,12 +10,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gologto/logto/internal/jwks"
+	"github.com/gologto/logto/internal/defaults"
 	"github.com/gologto/logto/internal/tenant"
 )
 
 // MaxTokenBytes bounds the size of a token the Verifier looks at.
 const MaxTokenBytes = 16 << 10
+
+// DefaultCacheSize is the default of Config.CacheSize: how many verified
+// tokens are remembered.
+const DefaultCacheSize = 10000
 
 // Config describes the API to protect.
 type Config struct {
@@ -28,27 +32,31 @@ type Config struct {
 	// "urn:logto:organization:<id>"); pair it with RequireOrganization.
 	AcceptOrganizationTokens bool
 
-	// HTTPClient fetches discovery and keys; default: a client with a
-	// 30-second timeout (never http.DefaultClient).
+	// HTTPClient fetches discovery and keys; nil means a client with the
+	// timeout [logto.DefaultHTTPTimeout] (never http.DefaultClient).
 	HTTPClient *http.Client
-	// Leeway is the allowed clock skew for exp, nbf and iat; default 1 min.
+	// Leeway is the allowed clock skew for exp, nbf and iat; zero means
+	// [logto.DefaultLeeway] (one minute). It must not be negative.
 	Leeway time.Duration
-	// CacheSize bounds the verified-token cache; default 10000 tokens,
-	// negative disables it.
+	// CacheSize bounds the verified-token cache; zero means
+	// [DefaultCacheSize], negative disables the cache.
 	CacheSize int
 	// JWKSRefreshCooldown is the least time between two key refetches
 	// caused by unknown key ids (the first fetch does not count), and
-	// between retries after a failed discovery or key fetch; default 1 min.
+	// between retries after a failed discovery or key fetch; zero means
+	// [logto.DefaultJWKSRefreshCooldown] (one minute). It must not be
+	// negative.
 	JWKSRefreshCooldown time.Duration
 	// JWKSMaxAge is the longest the tenant's key set is held before it is
 	// fetched again, so that a key Logto removed is refused; a shorter
 	// Cache-Control max-age of the JWKS response wins, but not below one
 	// minute (Logto sends max-age=0). If the refetch fails, the held keys
-	// are used for up to an hour more. Default 10 min, at most 24 h.
+	// are used for up to an hour more. Zero means
+	// [logto.DefaultJWKSMaxAge] (ten minutes); at most 24 h.
 	JWKSMaxAge time.Duration
-	// Now replaces time.Now, for tests.
+	// Now replaces time.Now, for tests; nil means time.Now.
 	Now func() time.Time
-	// Realm is sent in WWW-Authenticate; default the Audience.
+	// Realm is sent in WWW-Authenticate; empty means the Audience.
 	Realm string
 	// InsecureAllowHTTP allows a plain-http Endpoint that is not loopback.
 	InsecureAllowHTTP bool
@@ -68,29 +76,13 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.Audience == "" && !cfg.AcceptOrganizationTokens {
 		return nil, errors.New("apiauth: Audience is required (or AcceptOrganizationTokens)")
 	}
-	if cfg.Leeway == 0 {
-		cfg.Leeway = time.Minute
+	if err := defaults.Verification(&cfg.Leeway, &cfg.JWKSRefreshCooldown, &cfg.JWKSMaxAge); err != nil {
+		return nil, fmt.Errorf("apiauth: %w", err)
 	}
-	if cfg.JWKSRefreshCooldown == 0 {
-		cfg.JWKSRefreshCooldown = jwks.DefaultRefreshCooldown
-	}
-	if cfg.JWKSMaxAge == 0 {
-		cfg.JWKSMaxAge = jwks.DefaultMaxAge
-	}
-	if cfg.CacheSize == 0 {
-		cfg.CacheSize = 10000
-	}
+	cfg.CacheSize = defaults.Or(cfg.CacheSize, DefaultCacheSize)
+	cfg.Realm = defaults.Or(cfg.Realm, cfg.Audience)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
-	}
-	if cfg.Realm == "" {
-		cfg.Realm = cfg.Audience
-	}
-	if cfg.Leeway < 0 || cfg.JWKSRefreshCooldown < 0 {
-		return nil, errors.New("apiauth: Leeway and JWKSRefreshCooldown must not be negative")
-	}
-	if cfg.JWKSMaxAge < 0 || cfg.JWKSMaxAge > jwks.MaxAgeCeiling {
-		return nil, fmt.Errorf("apiauth: JWKSMaxAge must be positive and at most %s", jwks.MaxAgeCeiling)
 	}
 	t, err := tenant.New(tenant.Config{
 		Endpoint: cfg.Endpoint, HTTPClient: cfg.HTTPClient, AllowHTTP: cfg.InsecureAllowHTTP,

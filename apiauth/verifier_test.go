@@ -145,7 +145,7 @@ func TestMiddlewareRules(t *testing.T) {
 		}, []apiauth.Requirement{apiauth.RequireOrganization("org-1")}, 403,
 			realm + `, error="insufficient_scope", error_description="the token is not bound to the required organization"`, ""},
 		{"organization token refused without opt-in", func() string {
-			return "Bearer " + accessToken(srv, func(h, c map[string]any) { c["aud"] = logto.BuildOrganizationURN("org-1") })
+			return "Bearer " + accessToken(srv, func(h, c map[string]any) { c["aud"] = logto.OrganizationURNPrefix + "org-1" })
 		}, nil, 401, invalidTok("token is meant for another audience"), ""},
 	}
 	v := newVerifier(t, srv, nil)
@@ -164,7 +164,7 @@ func TestMiddlewareRules(t *testing.T) {
 func TestOrganizationTokens(t *testing.T) {
 	srv := logtotest.NewServer(t)
 	v := newVerifier(t, srv, func(c *apiauth.Config) { c.AcceptOrganizationTokens = true })
-	org1 := "Bearer " + accessToken(srv, func(h, c map[string]any) { c["aud"] = logto.BuildOrganizationURN("org-1") })
+	org1 := "Bearer " + accessToken(srv, func(h, c map[string]any) { c["aud"] = logto.OrganizationURNPrefix + "org-1" })
 	assert.Equal(t, 200, call(protected(v, apiauth.RequireOrganization("org-1")), org1).Code)
 	assert.Equal(t, 403, call(protected(v, apiauth.RequireOrganization("org-2")), org1).Code)
 }

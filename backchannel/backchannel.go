@@ -10,6 +10,7 @@
 package backchannel
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,7 +20,7 @@ import (
 	"time"
 
 	"github.com/gologto/logto"
-	"github.com/gologto/logto/internal/jwks"
+	"github.com/gologto/logto/internal/defaults"
 	"github.com/gologto/logto/internal/tenant"
 	"github.com/gologto/logto/internal/ttlcache"
 )
@@ -38,28 +39,35 @@ type Config struct {
 	// the handler answer 400 so that Logto may retry. Required.
 	OnLogout func(ctx context.Context, subject, sid string) error
 
-	// HTTPClient fetches discovery and keys (default: 30 s timeout).
+	// HTTPClient fetches discovery and keys; nil means a client with the
+	// timeout [logto.DefaultHTTPTimeout].
 	HTTPClient *http.Client
-	// Leeway is the allowed clock skew (default 1 min).
+	// Leeway is the allowed clock skew; zero means [logto.DefaultLeeway]
+	// (one minute). It must not be negative.
 	Leeway time.Duration
-	// MaxAge refuses tokens issued longer ago (default 5 min).
+	// MaxAge refuses tokens issued longer ago; zero means [DefaultMaxAge]
+	// (five minutes). It must not be negative.
 	MaxAge time.Duration
-	// Now replaces time.Now, for tests.
+	// Now replaces time.Now, for tests; nil means time.Now.
 	Now func() time.Time
 	// JWKSRefreshCooldown is the least time between key refetches for
 	// unknown key ids (the first fetch does not count), and between
-	// retries after a failed discovery or key fetch (default 1 min).
+	// retries after a failed discovery or key fetch; zero means
+	// [logto.DefaultJWKSRefreshCooldown] (one minute). It must not be
+	// negative.
 	JWKSRefreshCooldown time.Duration
 	// JWKSMaxAge is the longest the tenant's key set is held before it is
 	// fetched again, so that a key Logto removed is refused; a shorter
 	// Cache-Control max-age of the JWKS response wins, but not below one
 	// minute. If the refetch fails, the held keys are used for up to an
-	// hour more. Default 10 min, at most 24 h.
+	// hour more. Zero means [logto.DefaultJWKSMaxAge] (ten minutes); at
+	// most 24 h.
 	JWKSMaxAge time.Duration
 	// ReplayCacheSize bounds how many jti values are remembered to refuse
-	// a replayed logout token (default 100000). When every one is still
-	// live, the one expiring soonest is forgotten: a flood of genuine
-	// logout tokens must not make later ones be refused.
+	// a replayed logout token; zero means [DefaultReplayCacheSize]. It
+	// must not be negative. When every one is still live, the one
+	// expiring soonest is forgotten: a flood of genuine logout tokens must
+	// not make later ones be refused.
 	ReplayCacheSize int
 	// InsecureAllowHTTP allows a plain-http Endpoint that is not loopback.
 	InsecureAllowHTTP bool
@@ -92,8 +100,13 @@ type Handler struct {
 	seen *ttlcache.Cache[string, struct{}]
 }
 
-// DefaultReplayCacheSize is the default of Config.ReplayCacheSize.
-const DefaultReplayCacheSize = 100000
+// Defaults of the Config fields only this package has.
+const (
+	// DefaultMaxAge is the default of Config.MaxAge.
+	DefaultMaxAge = 5 * time.Minute
+	// DefaultReplayCacheSize is the default of Config.ReplayCacheSize.
+	DefaultReplayCacheSize = 100000
+)
 
 // NewHandler checks cfg and returns a Handler. No request is made until
 // the first logout token arrives.
@@ -101,31 +114,17 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if cfg.AppId == "" || cfg.OnLogout == nil {
 		return nil, errors.New("backchannel: AppId and OnLogout are required")
 	}
-	if cfg.Leeway == 0 {
-		cfg.Leeway = time.Minute
-	}
-	if cfg.MaxAge == 0 {
-		cfg.MaxAge = 5 * time.Minute
-	}
+	cfg.MaxAge = defaults.Or(cfg.MaxAge, DefaultMaxAge)
+	cfg.ReplayCacheSize = defaults.Or(cfg.ReplayCacheSize, DefaultReplayCacheSize)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.JWKSRefreshCooldown == 0 {
-		cfg.JWKSRefreshCooldown = jwks.DefaultRefreshCooldown
-	}
-	if cfg.JWKSMaxAge == 0 {
-		cfg.JWKSMaxAge = jwks.DefaultMaxAge
-	}
-	if cfg.ReplayCacheSize == 0 {
-		cfg.ReplayCacheSize = DefaultReplayCacheSize
-	}
-	switch {
-	case cfg.Leeway < 0 || cfg.MaxAge < 0 || cfg.JWKSRefreshCooldown < 0:
-		return nil, errors.New("backchannel: Leeway, MaxAge and JWKSRefreshCooldown must not be negative")
-	case cfg.JWKSMaxAge < 0 || cfg.JWKSMaxAge > jwks.MaxAgeCeiling:
-		return nil, fmt.Errorf("backchannel: JWKSMaxAge must be positive and at most %s", jwks.MaxAgeCeiling)
-	case cfg.ReplayCacheSize < 0:
-		return nil, errors.New("backchannel: ReplayCacheSize must not be negative")
+	if err := cmp.Or(
+		defaults.Verification(&cfg.Leeway, &cfg.JWKSRefreshCooldown, &cfg.JWKSMaxAge),
+		defaults.Field("Config.MaxAge", cfg.MaxAge, defaults.NotNegative(cfg.MaxAge)),
+		defaults.Field("Config.ReplayCacheSize", cfg.ReplayCacheSize, defaults.NotNegative(cfg.ReplayCacheSize)),
+	); err != nil {
+		return nil, fmt.Errorf("backchannel: %w", err)
 	}
 	t, err := tenant.New(tenant.Config{
 		Endpoint: cfg.Endpoint, HTTPClient: cfg.HTTPClient, AllowHTTP: cfg.InsecureAllowHTTP,

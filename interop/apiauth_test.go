@@ -226,7 +226,7 @@ func TestAPITokenVerification(t *testing.T) {
 		org, isOrg := c.IsOrganizationToken()
 		assert.True(t, isOrg)
 		assert.Equal(t, "org-1", org)
-		assert.Equal(t, logto.Audience{logto.BuildOrganizationURN("org-1")}, c.Audience)
+		assert.Equal(t, logto.Audience{logto.OrganizationURNPrefix + "org-1"}, c.Audience)
 		assert.Equal(t, aliceID, c.Subject)
 		assert.Empty(t, c.OrganizationID, "organization tokens carry the organization in aud")
 

@@ -221,7 +221,7 @@ func TestFullFlow(t *testing.T) {
 		require.NoError(t, err)
 		c, err := client.GetOrganizationTokenClaims(ctx, "org-1")
 		require.NoError(t, err)
-		assert.Equal(t, logto.Audience{logto.BuildOrganizationURN("org-1")}, c.Audience)
+		assert.Equal(t, logto.Audience{logto.OrganizationURNPrefix + "org-1"}, c.Audience)
 		assert.Equal(t, "read:org", c.Scope, "org role member grants read:org only")
 		assert.Equal(t, aliceID, c.Subject)
 		assert.Equal(t, webAppID, c.ClientID)
@@ -307,7 +307,11 @@ func TestFullFlow(t *testing.T) {
 		assert.ErrorIs(t, err, logto.ErrNotAuthenticated)
 		_, err = client.GetAccessToken(ctx, apiResource)
 		assert.ErrorIs(t, err, logto.ErrNotAuthenticated)
-		assert.Zero(t, storage.Len(), "every key removed")
+		for _, key := range []string{logto.StorageKeyIDToken, logto.StorageKeyRefreshToken, logto.StorageKeyAccessTokens, logto.StorageKeySignInSession} {
+			v, err := storage.Get(ctx, key)
+			require.NoError(t, err)
+			assert.Empty(t, v, "every key removed: %s", key)
+		}
 
 		// Revocation took effect at the provider: the raw refresh fails…
 		res := postToken(t, webAppID, webAppSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})

@@ -2,6 +2,7 @@ package logtohttp
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
@@ -140,7 +141,9 @@ func TestContextAccessors(t *testing.T) {
 	assert.False(t, ok)
 
 	ctx = ContextWithIdTokenClaims(ctx, logto.IdTokenClaims{Subject: "u1"})
-	ctx = ContextWithUserInfo(ctx, logto.UserInfo{Subject: "u1", UserClaims: logto.UserClaims{Name: logto.ClaimOf("Jane")}})
+	var jane logto.UserInfo
+	require.NoError(t, json.Unmarshal([]byte(`{"sub":"u1","name":"Jane"}`), &jane))
+	ctx = ContextWithUserInfo(ctx, jane)
 	c, ok := IdTokenClaims(ctx)
 	assert.True(t, ok)
 	assert.Equal(t, "u1", c.Subject)

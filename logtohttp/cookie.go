@@ -91,16 +91,16 @@ func (o CookieOptions) normalize(defaultName string) (CookieOptions, error) {
 		o.Name = defaultName
 	}
 	if (&http.Cookie{Name: hostPrefix + o.Name + "_pending.9", Value: "x"}).Valid() != nil || strings.ContainsAny(o.Name, "=;, \t") {
-		return o, fmt.Errorf("logtohttp: invalid cookie name %q", o.Name)
+		return o, fmt.Errorf("logtohttp: CookieOptions.Name %q: not a valid cookie name", o.Name)
 	}
 	if lower := strings.ToLower(o.Name); strings.HasPrefix(lower, "__host-") || strings.HasPrefix(lower, "__secure-") {
-		return o, fmt.Errorf("logtohttp: cookie name %q: leave the prefix out, the %s prefix is added on https", o.Name, hostPrefix)
+		return o, fmt.Errorf("logtohttp: CookieOptions.Name %q: leave the prefix out, the %s prefix is added on https", o.Name, hostPrefix)
 	}
 	if o.MaxAge == 0 {
 		o.MaxAge = DefaultSessionMaxAge
 	}
 	if o.MaxAge < time.Second {
-		return o, errors.New("logtohttp: CookieOptions.MaxAge must be at least one second")
+		return o, fmt.Errorf("logtohttp: CookieOptions.MaxAge %s: must be at least one second", o.MaxAge)
 	}
 	return o, nil
 }

@@ -3,6 +3,7 @@ package logtohttp_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -103,7 +104,8 @@ func ExampleHandler_RequireAuth() {
 }
 
 // Handlers behind RequireAuth read the user from the request context. In
-// their tests, ContextWithIdTokenClaims provides one.
+// their tests, ContextWithIdTokenClaims provides one, decoded from the
+// claims a token would carry.
 func ExampleIdTokenClaims() {
 	hello := func(w http.ResponseWriter, r *http.Request) {
 		claims, ok := logtohttp.IdTokenClaims(r.Context())
@@ -114,10 +116,11 @@ func ExampleIdTokenClaims() {
 		fmt.Fprintf(w, "Hello, %s (%s)", claims.Username.Get(), claims.Subject)
 	}
 
-	ctx := logtohttp.ContextWithIdTokenClaims(context.Background(), logto.IdTokenClaims{
-		Subject:    "user-1",
-		UserClaims: logto.UserClaims{Username: logto.ClaimOf("jane")},
-	})
+	var claims logto.IdTokenClaims
+	if err := json.Unmarshal([]byte(`{"sub":"user-1","username":"jane"}`), &claims); err != nil {
+		log.Fatal(err)
+	}
+	ctx := logtohttp.ContextWithIdTokenClaims(context.Background(), claims)
 	w := httptest.NewRecorder()
 	hello(w, httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx))
 	fmt.Println(w.Body.String())

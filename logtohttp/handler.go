@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -148,7 +149,7 @@ func New(cfg Config) (*Handler, error) {
 		u, err := url.Parse(cfg.BaseURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 			u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
-			return nil, fmt.Errorf("logtohttp: BaseURL %q must be an absolute http(s) URL without query or fragment", cfg.BaseURL)
+			return nil, fmt.Errorf("logtohttp: Config.BaseURL %q: must be an absolute http(s) URL without query or fragment", cfg.BaseURL)
 		}
 		h.basePath = trimPath(u.EscapedPath())
 		u.Path, u.RawPath = "", ""
@@ -161,11 +162,11 @@ func New(cfg Config) (*Handler, error) {
 		{"CallbackPath", h.callback}, {"SignInPath", h.signIn}, {"SignOutPath", h.signOut},
 	} {
 		if !safeReturnTo(p.value) || strings.ContainsAny(p.value, "?#") {
-			return nil, fmt.Errorf("logtohttp: %s %q must be a path starting with one slash", p.name, p.value)
+			return nil, fmt.Errorf("logtohttp: Config.%s %q: must be a path starting with one slash", p.name, p.value)
 		}
 	}
 	if !safeReturnTo(h.returnTo) {
-		return nil, fmt.Errorf("logtohttp: DefaultReturnTo %q must be a same-origin path", h.returnTo)
+		return nil, fmt.Errorf("logtohttp: Config.DefaultReturnTo %q: must be a same-origin path", h.returnTo)
 	}
 	return h, nil
 }
@@ -359,16 +360,16 @@ func (h *Handler) signInOptions(q url.Values) logto.SignInOptions {
 		}
 		opts.ExtraParams = extra
 	}
-	if m := logto.InteractionMode(q.Get("interaction_mode")); m.Valid() {
+	if m := logto.InteractionMode(q.Get("interaction_mode")); slices.Contains(queryInteractionModes, m) {
 		opts.InteractionMode = m
 	}
-	if fs := logto.FirstScreen(q.Get("first_screen")); fs.Valid() {
+	if fs := logto.FirstScreen(q.Get("first_screen")); slices.Contains(queryFirstScreens, fs) {
 		opts.FirstScreen = fs
 	}
 	if v := q.Get("identifier"); v != "" {
 		var ids []logto.Identifier
 		for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' }) {
-			if id := logto.Identifier(f); id.Valid() {
+			if id := logto.Identifier(f); slices.Contains(queryIdentifiers, id) {
 				ids = append(ids, id)
 			}
 		}
@@ -381,7 +382,7 @@ func (h *Handler) signInOptions(q url.Values) logto.SignInOptions {
 	}
 	if v := q.Get("direct_sign_in"); v != "" && len(v) <= 256 {
 		method, target, _ := strings.Cut(v, ":")
-		if m := logto.DirectSignInMethod(method); m.Valid() && target != "" {
+		if m := logto.DirectSignInMethod(method); slices.Contains(queryDirectSignInMethods, m) && target != "" {
 			opts.DirectSignIn = &logto.DirectSignIn{Method: m, Target: target}
 		}
 	}

@@ -292,7 +292,8 @@ func TestNewValidation(t *testing.T) {
 			cfg := ok
 			mod(&cfg)
 			_, err := New(cfg)
-			assert.Error(t, err)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "logtohttp: Config.", "the error names the field")
 		})
 	}
 }

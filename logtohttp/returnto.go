@@ -68,9 +68,9 @@ func unhex(c byte) int {
 const storageKeyReturnTo = "logtohttp.returnTo"
 
 // maxPendingReturnTo bounds the remembered return_to paths, one per
-// pending sign-in (browser tab); the oldest is dropped beyond it. It
-// matches the core SDK's default bound on pending sign-ins.
-const maxPendingReturnTo = 5
+// pending sign-in (browser tab); the oldest is dropped beyond it, as the
+// core SDK drops pending sign-ins beyond logto.DefaultMaxPendingSignIns.
+const maxPendingReturnTo = logto.DefaultMaxPendingSignIns
 
 // returnToEntry maps the state of one pending sign-in to its return_to.
 type returnToEntry struct {

@@ -3,7 +3,6 @@ package logtotest
 import (
 	"encoding/base64"
 	"encoding/json"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -213,20 +212,4 @@ func jwtType(token string) string {
 		return ""
 	}
 	return strings.TrimPrefix(strings.ToLower(h.Typ), "application/")
-}
-
-// checkGrantAllowed answers whether app may use grant type gt:
-// client_credentials for machine-to-machine apps only, token exchange for
-// apps with AllowTokenExchange only.
-func checkGrantAllowed(app *App, gt string) *oauthError {
-	if gt == GrantTypeTokenExchange {
-		if !app.AllowTokenExchange {
-			return grantNotAllowed()
-		}
-		return nil
-	}
-	if (gt == "client_credentials") != (app.Type == AppMachineToMachine) {
-		return errorf(http.StatusBadRequest, "unauthorized_client", "requested grant type is not allowed for this client")
-	}
-	return nil
 }

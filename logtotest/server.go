@@ -45,7 +45,8 @@ type Server struct {
 	sessionSeq    uint64
 	interactions  map[string]*interaction
 	logouts       map[string]*logoutRequest // by xsrf
-	mgmt          managementState           // Management API objects
+	device        deviceState
+	mgmt          managementState // Management API objects
 
 	log             []Request
 	failures        map[Endpoint][]failure
@@ -189,12 +190,16 @@ func (s *Server) routes() http.Handler {
 	}
 	mux.HandleFunc("GET /"+routeDirect+"/", s.handleDirectSignIn)
 	mux.HandleFunc("POST /sign-in", s.handleSignInSubmit)
+	s.deviceRoutes(mux)
 	s.managementRoutes(mux)
 	return mux
 }
 
 // endpointFor maps a request path to its Endpoint.
 func endpointFor(path string) Endpoint {
+	if ep, ok := deviceEndpoint(path); ok {
+		return ep
+	}
 	switch strings.TrimSuffix(path, "/") {
 	case "/oidc/.well-known/openid-configuration", "/oidc/.well-known/oauth-authorization-server":
 		return EndpointDiscovery

@@ -64,7 +64,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 	switch gt {
 	case "":
 		return nil, missingParam("grant_type")
-	case "authorization_code", "refresh_token", "client_credentials", GrantTypeTokenExchange:
+	case "authorization_code", "refresh_token", "client_credentials", DeviceCodeGrantType, GrantTypeTokenExchange:
 	default:
 		return nil, errorf(http.StatusBadRequest, "unsupported_grant_type", "unsupported grant_type requested")
 	}
@@ -72,15 +72,18 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 	if e != nil {
 		return nil, e
 	}
-	if e := checkGrantAllowed(app, gt); e != nil {
-		return nil, e
-	}
 	if gt == GrantTypeTokenExchange {
+		if !app.AllowTokenExchange {
+			return nil, grantNotAllowed()
+		}
 		out, e := s.tokenExchange(app, form) // takes the lock itself
 		if e != nil {
 			return nil, e
 		}
 		return s.finish(out)
+	}
+	if !app.grantAllowed(gt) {
+		return nil, errorf(http.StatusBadRequest, "unauthorized_client", "requested grant type is not allowed for this client")
 	}
 	var out *issued
 	s.mu.Lock()
@@ -89,6 +92,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 		out, e = s.codeGrantLocked(app, form)
 	case "refresh_token":
 		out, e = s.refreshGrantLocked(app, form)
+	case DeviceCodeGrantType:
+		out, e = s.deviceGrantLocked(app, form)
 	default:
 		out, e = s.clientCredentialsLocked(app, form)
 	}

@@ -6,17 +6,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"time"
+
+	"github.com/gologto/logto/internal/defaults"
 )
 
 // ErrTooLarge reports a response body longer than the allowed cap.
 var ErrTooLarge = errors.New("logto: response body too large")
-
-// DefaultTimeout bounds every request made with the default client.
-const DefaultTimeout = 30 * time.Second
-
-// DefaultMaxBody is the default cap for a response body (1 MiB).
-const DefaultMaxBody = 1 << 20
 
 // ReadBounded reads all of r, up to max bytes. A longer body is an error
 // wrapping ErrTooLarge, never a silent truncation.
@@ -39,7 +34,7 @@ func NoRedirects(c *http.Client) *http.Client {
 	if c != nil {
 		cp = *c
 	} else {
-		cp.Timeout = DefaultTimeout
+		cp.Timeout = defaults.HTTPTimeout
 	}
 	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &cp

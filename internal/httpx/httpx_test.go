@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/gologto/logto/internal/defaults"
 )
 
 func TestReadBounded(t *testing.T) {
@@ -36,7 +38,7 @@ func TestReadBounded(t *testing.T) {
 
 func TestNoRedirects(t *testing.T) {
 	c := NoRedirects(nil)
-	if c.Timeout != DefaultTimeout || c == http.DefaultClient {
+	if c.Timeout != defaults.HTTPTimeout || c == http.DefaultClient {
 		t.Fatalf("default client must have a timeout and not be http.DefaultClient")
 	}
 	if err := c.CheckRedirect(nil, nil); !errors.Is(err, http.ErrUseLastResponse) {

@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/gologto/logto/internal/defaults"
 )
 
 // Algorithms lists the asymmetric JWS algorithms the SDK can verify. HMAC
@@ -35,24 +37,13 @@ var Algorithms = []jose.SignatureAlgorithm{
 	jose.EdDSA,
 }
 
-// Defaults and bounds of the key set's timing, shared by every package of
-// the SDK that holds a key set.
+// Bounds of the key set's timing. Its defaults, and the longest maximum
+// age that may be configured, are in package defaults.
 const (
-	// DefaultRefreshCooldown is the least time between two refetches
-	// caused by unknown key ids, and between retries after a failure.
-	DefaultRefreshCooldown = time.Minute
-	// DefaultMaxAge is how long a key set is held when the JWKS response
-	// names no shorter Cache-Control max-age. Ten minutes bounds how long
-	// a removed key is still trusted at the cost of one small request per
-	// ten minutes, the lifetime common JWKS caches use.
-	DefaultMaxAge = 10 * time.Minute
 	// MaxAgeFloor is the shortest lifetime a JWKS response's Cache-Control
 	// can give the set: Logto answers "no-cache, max-age=0", which would
 	// otherwise mean a fetch per token. A configured MaxAge below it wins.
 	MaxAgeFloor = time.Minute
-	// MaxAgeCeiling is the longest MaxAge that may be configured: a key
-	// removed from the provider's set is refused within a day at worst.
-	MaxAgeCeiling = 24 * time.Hour
 	// StaleGrace is how long past its maximum age a key set is still used
 	// while refetching it fails (the provider is down). After it,
 	// verification fails closed until a fetch succeeds.
@@ -76,7 +67,7 @@ type Config struct {
 	Cooldown time.Duration
 	// MaxAge is the longest the set is held before it is fetched again;
 	// a shorter Cache-Control max-age of the response wins (not below
-	// MaxAgeFloor). Zero means DefaultMaxAge.
+	// MaxAgeFloor). Zero means defaults.JWKSMaxAge.
 	MaxAge time.Duration
 	// Now is the clock.
 	Now func() time.Time
@@ -116,7 +107,7 @@ type fetch struct {
 // New returns a KeySet for cfg. It makes no request until first used.
 func New(cfg Config) *KeySet {
 	if cfg.MaxAge <= 0 {
-		cfg.MaxAge = DefaultMaxAge
+		cfg.MaxAge = defaults.JWKSMaxAge
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

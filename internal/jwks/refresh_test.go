@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gologto/logto/internal/defaults"
 )
 
 // forged returns a compact JWS naming kid, with a signature no key makes.
@@ -138,10 +140,10 @@ func TestRemovedKeyRefusedAfterMaxAge(t *testing.T) {
 		maxAge       time.Duration // configured; 0 for the default
 		heldFor      time.Duration // the expected lifetime of the set
 	}{
-		{"no Cache-Control: the default", "", 0, DefaultMaxAge},
+		{"no Cache-Control: the default", "", 0, defaults.JWKSMaxAge},
 		{"Logto's no-cache, max-age=0: the floor", "no-cache, max-age=0, must-revalidate", 0, MaxAgeFloor},
 		{"max-age=300", "max-age=300", 0, 5 * time.Minute},
-		{"max-age of a year: the configured maximum", "max-age=31536000", 0, DefaultMaxAge},
+		{"max-age of a year: the configured maximum", "max-age=31536000", 0, defaults.JWKSMaxAge},
 		{"configured 30 min, no header", "", 30 * time.Minute, 30 * time.Minute},
 		{"configured 3 s, Logto's header", "no-cache, max-age=0", 3 * time.Second, 3 * time.Second},
 	}
@@ -189,7 +191,7 @@ func TestStaleKeysDuringOutage(t *testing.T) {
 	require.NoError(t, err)
 
 	srv.fail.Store(true)
-	clk.add(DefaultMaxAge)
+	clk.add(defaults.JWKSMaxAge)
 	for i := 0; i < 5; i++ {
 		_, err = ks.VerifySignature(ctx, tok)
 		require.NoError(t, err, "stale keys serve while the provider is down")
@@ -226,7 +228,7 @@ func TestMaxAgeRefetchOneInFlight(t *testing.T) {
 	srv.setKeys(k2.public())
 	release := make(chan struct{})
 	srv.delay = release
-	clk.add(DefaultMaxAge)
+	clk.add(defaults.JWKSMaxAge)
 	tok := k2.sign(t, `{}`, true)
 	errs := make(chan error, 20)
 	for i := 0; i < 20; i++ {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/gologto/logto/internal/defaults"
 	"github.com/gologto/logto/internal/httpx"
 	"github.com/gologto/logto/internal/jwks"
 	"github.com/gologto/logto/internal/oidcmeta"
@@ -43,7 +44,7 @@ type Config struct {
 	// key ids, and between two attempts after a failed discovery or key
 	// fetch.
 	Cooldown time.Duration
-	// MaxAge is the longest the key set is held (zero: jwks.DefaultMaxAge).
+	// MaxAge is the longest the key set is held (zero: defaults.JWKSMaxAge).
 	MaxAge time.Duration
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
@@ -160,12 +161,12 @@ func (t *Tenant) keySet(ctx context.Context) (*jwks.KeySet, error) {
 		t.inflight = d
 		t.mu.Unlock()
 
-		m, err := oidcmeta.Fetch(ctx, t.http, t.Issuer, httpx.DefaultMaxBody, t.cfg.AllowHTTP, "jwks_uri")
+		m, err := oidcmeta.Fetch(ctx, t.http, t.Issuer, defaults.MaxResponseBytes, t.cfg.AllowHTTP, "jwks_uri")
 
 		t.mu.Lock()
 		if err == nil {
 			t.keys = jwks.New(jwks.Config{
-				URL: m.JWKSURI, Client: t.http, MaxBody: httpx.DefaultMaxBody,
+				URL: m.JWKSURI, Client: t.http, MaxBody: defaults.MaxResponseBytes,
 				Cooldown: t.cfg.Cooldown, MaxAge: t.cfg.MaxAge, Now: t.cfg.Now,
 			})
 			t.failedAt, t.lastErr = time.Time{}, nil
