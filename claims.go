@@ -407,6 +407,10 @@ type AccessTokenClaims struct {
 	ClientID       string      `json:"client_id,omitempty"`
 	OrganizationID string      `json:"organization_id,omitempty"`
 	raw            json.RawMessage
+	// Act names who acts for the subject in a token issued by a token
+	// exchange with an actor token (see TokenExchangeRequest.ActorToken),
+	// nil otherwise.
+	Act *Actor `json:"act,omitempty"`
 }
 
 // Scopes splits Scope on spaces.

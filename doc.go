@@ -62,6 +62,20 @@
 // [M2MClient.HTTPClient]). [DefaultManagementAPIResource] and
 // [ManagementAPIResource] name Logto's Management API.
 //
+// # Token exchange and impersonation
+//
+// [LogtoClient.ExchangeToken] and [M2MClient.ExchangeToken] exchange a
+// subject token of a [TokenType] for a user's access token (RFC 8693), as
+// a [TokenExchangeRequest] says, and return an [ExchangedToken]; with an
+// actor token its claims name the [Actor] ([AccessTokenClaims.Act]). An
+// M2MClient of the Management API creates what they exchange:
+// [M2MClient.CreateSubjectToken] for impersonation,
+// [M2MClient.CreatePersonalAccessToken] (with
+// [M2MClient.ListPersonalAccessTokens] and
+// [M2MClient.DeletePersonalAccessToken]) for scripts, and
+// [M2MClient.CreateOneTimeToken] for magic links. Their refusals are a
+// [*ManagementError].
+//
 // # Options
 //
 // Tuning is by [Option]: [WithHTTPClient], [WithClock], [WithLeeway],

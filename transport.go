@@ -21,6 +21,8 @@ type tokenResponse struct {
 	RefreshToken string    `json:"refresh_token"`
 	IDToken      string    `json:"id_token"`
 	Scope        string    `json:"scope"`
+	// IssuedTokenType is RFC 8693's issued_token_type (token exchange).
+	IssuedTokenType string `json:"issued_token_type"`
 	// Error is set when the body has an error member, which makes it an
 	// OAuth error even with status 200 (see decodeAnswer).
 	Error json.RawMessage `json:"error"`

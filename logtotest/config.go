@@ -78,6 +78,12 @@ type App struct {
 	DeviceFlow bool
 	// RefreshTokenRotation is the rotation policy.
 	RefreshTokenRotation Rotation
+	// AllowTokenExchange enables the token exchange grant for the app (the
+	// customClientMetadata.allowTokenExchange of Logto's Management API).
+	// Without it Logto, and the fake, answer a token exchange with
+	// invalid_request "requested grant type is not allowed for this
+	// client".
+	AllowTokenExchange bool
 	// ResourceScopes are, for machine-to-machine apps, the scopes granted per
 	// API resource indicator.
 	ResourceScopes map[string][]string

@@ -27,7 +27,7 @@ func (s *Server) discoveryDocument() map[string]any {
 		"claims_parameter_supported":                     false,
 		"request_uri_parameter_supported":                false,
 		"code_challenge_methods_supported":               []string{"S256"},
-		"grant_types_supported":                          []string{"authorization_code", "refresh_token", "client_credentials"},
+		"grant_types_supported":                          []string{"authorization_code", "refresh_token", "client_credentials", GrantTypeTokenExchange},
 		"id_token_signing_alg_values_supported":          []string{string(s.currentKey().alg)},
 		"response_modes_supported":                       []string{"query"},
 		"response_types_supported":                       []string{"code"},

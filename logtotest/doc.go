@@ -117,6 +117,34 @@
 // role. Client credentials tokens carry only the requested scopes the
 // app's roles allow (none when no scope is requested).
 //
+// # Token exchange and the Management API
+//
+// Apps with [App.AllowTokenExchange] may use the token exchange grant
+// ([GrantTypeTokenExchange], RFC 8693) as in Logto: the subject token is an
+// impersonation token ([TokenTypeImpersonationToken], accepted once within
+// ten minutes, not spent by a refused exchange), a personal access token
+// ([TokenTypePersonalAccessToken], until it expires or is deleted) or an
+// access token the fake issued to one of its apps
+// ([TokenTypeAccessToken]: an opaque token, or a JWT with typ at+jwt and a
+// client_id, never an ID token). An actor token (an opaque access token
+// with openid) puts act: {sub: actor} in the issued JWT. The issued token
+// is an API token (resource), an organization token (organization_id) or
+// an opaque token with the requested OIDC scopes, with the scopes the
+// user's roles grant, and no refresh or ID token. Every refused subject or
+// actor token is invalid_grant "grant request is invalid"; an app
+// without token exchange gets invalid_request "requested grant type is
+// not allowed for this client", as from Logto.
+//
+// The fake serves the Management API routes these need, under /api
+// ([EndpointManagement]): POST /api/subject-tokens, GET and POST
+// /api/users/{id}/personal-access-tokens, POST
+// .../personal-access-tokens/delete and DELETE
+// .../personal-access-tokens/{name}, and POST /api/one-time-tokens, with
+// Logto's bodies, statuses and error codes. They take a client-credentials
+// JWT for [ManagementAPIResource] with the scope all, which an M2M app
+// gets with ResourceScopes {ManagementAPIResource: {"all"}}; the resource
+// exists from the start, as in Logto.
+//
 // # Panics
 //
 // A few methods panic on programmer errors instead of returning an error:
@@ -184,7 +212,8 @@
 //     address, since test receivers listen on loopback.
 //   - Discovery. The document announces only what the fake implements: no
 //     pushed authorization request endpoint, only the authorization_code,
-//     refresh_token, client_credentials and device_code grants,
+//     refresh_token, client_credentials, device_code and token exchange
+//     grants,
 //     the code response type, the query response mode and the
 //     client_secret_basic, client_secret_post and none authentication
 //     methods. It has no field that Logto's lacks.

@@ -42,6 +42,10 @@ const (
 	// /identifier-register, /single-sign-on and /reset-password, and the
 	// direct sign-in routes /direct/....
 	EndpointSignIn Endpoint = "sign_in"
+	// EndpointManagement is the Management API routes the fake serves:
+	// /api/subject-tokens, /api/one-time-tokens and
+	// /api/users/{id}/personal-access-tokens.
+	EndpointManagement Endpoint = "management"
 	// EndpointUnknown is any other path (answered with 404).
 	EndpointUnknown Endpoint = "unknown"
 )

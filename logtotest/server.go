@@ -46,6 +46,7 @@ type Server struct {
 	interactions  map[string]*interaction
 	logouts       map[string]*logoutRequest // by xsrf
 	device        deviceState
+	mgmt          managementState // Management API objects
 
 	log             []Request
 	failures        map[Endpoint][]failure
@@ -111,7 +112,7 @@ func Start(opts ...Option) (*Server, error) {
 		keys:          []*signingKey{key},
 		apps:          map[string]*App{},
 		users:         map[string]*User{},
-		resources:     map[string]*Resource{},
+		resources:     map[string]*Resource{ManagementAPIResource: {Indicator: ManagementAPIResource, Scopes: []string{managementScope}}},
 		roles:         map[string]map[string][]string{},
 		orgs:          map[string]Organization{},
 		orgRoles:      map[string]*orgRole{},
@@ -190,6 +191,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /"+routeDirect+"/", s.handleDirectSignIn)
 	mux.HandleFunc("POST /sign-in", s.handleSignInSubmit)
 	s.deviceRoutes(mux)
+	s.managementRoutes(mux)
 	return mux
 }
 
@@ -219,6 +221,9 @@ func endpointFor(path string) Endpoint {
 		return EndpointRevocation
 	case "/oidc/token/introspection":
 		return EndpointIntrospection
+	}
+	if isManagementPath(path) {
+		return EndpointManagement
 	}
 	if route := strings.TrimPrefix(path, "/"); isExperienceScreen(route) || strings.HasPrefix(route, routeDirect+"/") {
 		return EndpointSignIn

@@ -64,13 +64,23 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 	switch gt {
 	case "":
 		return nil, missingParam("grant_type")
-	case "authorization_code", "refresh_token", "client_credentials", DeviceCodeGrantType:
+	case "authorization_code", "refresh_token", "client_credentials", DeviceCodeGrantType, GrantTypeTokenExchange:
 	default:
 		return nil, errorf(http.StatusBadRequest, "unsupported_grant_type", "unsupported grant_type requested")
 	}
 	app, e := s.authenticateClient(r, form)
 	if e != nil {
 		return nil, e
+	}
+	if gt == GrantTypeTokenExchange {
+		if !app.AllowTokenExchange {
+			return nil, grantNotAllowed()
+		}
+		out, e := s.tokenExchange(app, form) // takes the lock itself
+		if e != nil {
+			return nil, e
+		}
+		return s.finish(out)
 	}
 	if !app.grantAllowed(gt) {
 		return nil, errorf(http.StatusBadRequest, "unauthorized_client", "requested grant type is not allowed for this client")
