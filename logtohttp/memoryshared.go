@@ -39,7 +39,10 @@ func (m *MemorySessionStore) versionLocked(id string) uint64 {
 }
 
 // CompareAndSet implements SharedSessionStore.
-func (m *MemorySessionStore) CompareAndSet(_ context.Context, id string, version uint64, rec SessionRecord, ttl time.Duration) (bool, error) {
+func (m *MemorySessionStore) CompareAndSet(ctx context.Context, id string, version uint64, rec SessionRecord, ttl time.Duration) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
 	ttl = m.capTTL(ttl)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -61,6 +64,9 @@ func (m *MemorySessionStore) Lock(ctx context.Context, id string, ttl time.Durat
 	token := base64.RawURLEncoding.EncodeToString(b[:])
 	var t *time.Timer
 	for {
+		if err := ctx.Err(); err != nil {
+			return "", fmt.Errorf("logtohttp: wait for the lock of a session: %w", err)
+		}
 		m.mu.Lock()
 		now := m.now()
 		if l, held := m.locks[id]; !held || !now.Before(l.until) {
@@ -83,7 +89,6 @@ func (m *MemorySessionStore) Lock(ctx context.Context, id string, ttl time.Durat
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return "", fmt.Errorf("logtohttp: wait for the lock of a session: %w", ctx.Err())
 		case <-t.C:
 		}
 	}

@@ -416,7 +416,10 @@ func NewMemorySessionStore(ttl time.Duration, maxEntries int) *MemorySessionStor
 }
 
 // Get implements SessionStore.
-func (m *MemorySessionStore) Get(_ context.Context, id string) (SessionRecord, bool, error) {
+func (m *MemorySessionStore) Get(ctx context.Context, id string) (SessionRecord, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return SessionRecord{}, false, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	el, ok := m.entries[id]
@@ -432,7 +435,10 @@ func (m *MemorySessionStore) Get(_ context.Context, id string) (SessionRecord, b
 }
 
 // Set implements SessionStore.
-func (m *MemorySessionStore) Set(_ context.Context, id string, rec SessionRecord, ttl time.Duration) error {
+func (m *MemorySessionStore) Set(ctx context.Context, id string, rec SessionRecord, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	ttl = m.capTTL(ttl)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -469,7 +475,10 @@ func (m *MemorySessionStore) setLocked(id string, rec SessionRecord, ttl time.Du
 }
 
 // Delete implements SessionStore.
-func (m *MemorySessionStore) Delete(_ context.Context, id string) error {
+func (m *MemorySessionStore) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if el, ok := m.entries[id]; ok {

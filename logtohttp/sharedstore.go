@@ -285,3 +285,23 @@ func (s *session) writeLocked(ctx context.Context, ss *ServerSessions, sid strin
 	s.state.stored, s.state.version, s.state.rewritten = written, v, true
 	return nil
 }
+
+// DefaultMaxRecordBytes is the size limit (SessionRecord.Size) of a record
+// in the Redis and PostgreSQL stores unless configured otherwise: a
+// session with an ID token, a refresh token and a few dozen access tokens
+// takes tens of kilobytes.
+const DefaultMaxRecordBytes = 256 << 10
+
+// ErrRecordTooLarge is wrapped by the error of a store's Set or
+// CompareAndSet refusing a record over its size limit; nothing is written.
+var ErrRecordTooLarge = errors.New("logtohttp: session record over the store's size limit")
+
+// Size is the size of the record that a store's limit counts: the bytes of
+// its keys and values, Subject and SID.
+func (r SessionRecord) Size() int {
+	n := len(r.Subject) + len(r.SID)
+	for k, v := range r.Values {
+		n += len(k) + len(v)
+	}
+	return n
+}
