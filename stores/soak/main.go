@@ -59,7 +59,7 @@ func main() {
 	flag.IntVar(&c.sessions, "sessions", 1000, "signed-in sessions")
 	flag.DurationVar(&c.duration, "duration", 45*time.Second, "run time per store, counted from the sign-ins (at least 2.5 × -ttl)")
 	flag.DurationVar(&c.ttl, "ttl", 15*time.Second, "lifetime of the ID and access tokens: the sessions' tokens expire together every ttl")
-	flag.DurationVar(&c.think, "think", 250*time.Millisecond, "pause between two requests of a session (jittered ±50%)")
+	flag.DurationVar(&c.think, "think", time.Second, "pause between two requests of a session (jittered ±50%)")
 	flag.DurationVar(&c.reuse, "reuse", 0, "Logto's refresh token reuse interval in logtotest (Logto: 3s; 0: any second use revokes the grant)")
 	flag.StringVar(&stores, "stores", "redis,pg", "stores to soak, comma-separated: redis, pg")
 	flag.StringVar(&c.redisServer, "redis-server", "redis-server", "redis-server binary")

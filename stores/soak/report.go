@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
@@ -25,9 +27,25 @@ type report struct {
 	revoked                  int
 	p50, p99                 time.Duration
 	problems                 []string
+
+	mu      sync.Mutex
+	reasons map[string]int // of the failed requests
 }
 
-func (r *report) countFailure(d *disruptions) {
+func (r *report) countFailure(d *disruptions, status int, err error) {
+	reason := fmt.Sprintf("status %d", status)
+	if err != nil {
+		reason = err.Error()
+		if i := strings.LastIndex(reason, ": "); i >= 0 {
+			reason = reason[i+2:]
+		}
+	}
+	r.mu.Lock()
+	if r.reasons == nil {
+		r.reasons = map[string]int{}
+	}
+	r.reasons[reason]++
+	r.mu.Unlock()
 	switch {
 	case d.instanceDown.Load():
 		r.failedInstance.Add(1)
@@ -60,6 +78,9 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "sessions lost:                          %d\n", r.lost)
 	fmt.Fprintf(w, "grants revoked:                         %d\n", r.revoked)
 	fmt.Fprintf(w, "protected request latency p50/p99:      %v / %v\n", r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond))
+	for reason, n := range r.reasons {
+		fmt.Fprintf(w, "  failed: %d × %s\n", n, reason)
+	}
 	for _, p := range r.problems {
 		fmt.Fprintln(w, "problem:", p)
 	}

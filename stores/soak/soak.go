@@ -196,7 +196,7 @@ func soak(ctx context.Context, c config, storeName string, signInPar int) (*repo
 					s.lost.Store(true)
 					r.unauthorized.Add(1)
 				default:
-					r.countFailure(&dis)
+					r.countFailure(&dis, status, err)
 				}
 				time.Sleep(c.think/2 + rand.N(c.think+1))
 			}
