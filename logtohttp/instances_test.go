@@ -332,3 +332,28 @@ func cookieHeaderOf(set []string) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// TestSlowRefreshKeepsTheLock: a refresh request slower than the lock's
+// TTL (2 s) still causes one request: its holder extends the lock while
+// it waits, so the other instance does not take it over and spend the
+// same refresh token.
+func TestSlowRefreshKeepsTheLock(t *testing.T) {
+	store := NewMemorySessionStore(0, 100)
+	in := newInstances(t, 2, func(int) SessionManager {
+		s, err := NewServerSessions(store, CookieOptions{Keys: [][]byte{testKey}})
+		require.NoError(t, err)
+		return s
+	})
+	cookie := in.signIn()
+	in.idp.ResetRequests()
+	in.idp.Advance(2 * time.Hour)
+	in.idp.Intercept(logtotest.EndpointToken, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		time.Sleep(DefaultRefreshLockTTL + 800*time.Millisecond)
+		next.ServeHTTP(w, r)
+	})
+	for i, st := range in.burst("/api/x", cookie, 6) {
+		require.Equal(t, http.StatusOK, st, "request %d", i)
+	}
+	assert.Len(t, in.refreshRequests(), 1)
+	assert.True(t, in.idp.RefreshTokenActive(storedRefreshToken(t, store, cookie)))
+}

@@ -94,6 +94,21 @@ func (m *MemorySessionStore) Lock(ctx context.Context, id string, ttl time.Durat
 	}
 }
 
+// Extend implements SharedSessionStore.
+func (m *MemorySessionStore) Extend(ctx context.Context, id, token string, ttl time.Duration) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, held := m.locks[id]
+	if !held || l.token != token {
+		return false, nil
+	}
+	m.locks[id] = memoryLock{token: token, until: m.now().Add(ttl)}
+	return true, nil
+}
+
 // Unlock implements SharedSessionStore.
 func (m *MemorySessionStore) Unlock(_ context.Context, id, token string) error {
 	m.mu.Lock()

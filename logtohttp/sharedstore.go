@@ -41,17 +41,22 @@ type SharedSessionStore interface {
 	// done (the error then wraps ctx.Err()). It returns the token of this
 	// hold, which Unlock needs.
 	Lock(ctx context.Context, id string, ttl time.Duration) (token string, err error)
+	// Extend makes the hold of token on lock id last ttl from now, and
+	// reports false when token no longer holds it (taken by another
+	// holder since it expired). A holder extends its lock while it works,
+	// so that only a holder that died loses it.
+	Extend(ctx context.Context, id, token string, ttl time.Duration) (bool, error)
 	// Unlock releases the lock id if token still holds it; releasing a
 	// lock that expired or was taken by another holder since is not an
 	// error and leaves it alone.
 	Unlock(ctx context.Context, id, token string) error
 }
 
-// DefaultRefreshLockTTL is how long the refresh lock of a session lasts at
-// most: its holder's refresh request normally takes milliseconds, and a
-// holder that died is replaced after it, within Logto's 3 s refresh token
-// reuse interval, so that the new holder's retry with the same refresh
-// token is still accepted.
+// DefaultRefreshLockTTL is how long the refresh lock of a session lasts
+// after its holder last extended it (every third of it, while it works): a
+// holder that died is replaced after at most this long, within Logto's 3 s
+// refresh token reuse interval, so that the new holder's retry with the
+// same refresh token is still accepted.
 const DefaultRefreshLockTTL = 2 * time.Second
 
 // maxWriteAttempts bounds the compare-and-set attempts of one write.
@@ -213,7 +218,30 @@ func (s *session) lockRefresh(ctx context.Context) (func(context.Context) error,
 	if err != nil {
 		return nil, fmt.Errorf("%w: lock: %w", errSessionStore, err)
 	}
-	release := func() { _ = ss.shared.Unlock(context.WithoutCancel(ctx), sid, token) }
+	// Extended while held, however slow the refresh request: only a
+	// holder that died loses the lock.
+	stop := make(chan struct{})
+	kept := make(chan struct{})
+	go func() {
+		defer close(kept)
+		t := time.NewTicker(DefaultRefreshLockTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if ok, err := ss.shared.Extend(context.WithoutCancel(ctx), sid, token, DefaultRefreshLockTTL); err == nil && !ok {
+					return
+				}
+			}
+		}
+	}()
+	release := func() {
+		close(stop)
+		<-kept
+		_ = ss.shared.Unlock(context.WithoutCancel(ctx), sid, token)
+	}
 	if err := s.reload(ctx, ss, sid); err != nil {
 		release()
 		return nil, err

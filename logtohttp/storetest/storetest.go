@@ -66,6 +66,7 @@ var tests = []test{
 	{"compare-and-set-concurrent", "shared", testCompareAndSetConcurrent},
 	{"lock-excludes", "shared", testLockExcludes},
 	{"lock-expires", "shared", testLockExpires},
+	{"lock-extend", "shared", testLockExtend},
 	{"lock-concurrent", "shared", testLockConcurrent},
 	{"delete-user-sessions", "deleter", testDeleteUserSessions},
 	{"server-down-and-back", "outage", testOutage},
@@ -587,6 +588,35 @@ func testLockExpires(t *testing.T, c *Config) {
 		t.Fatalf("the lock was taken after %v", waited)
 	}
 	_ = s.Unlock(ctxT(t), id, tok)
+}
+
+// testLockExtend: a holder that extends its lock keeps it past its first
+// TTL; another token cannot extend it, nor a holder whose lock was taken.
+func testLockExtend(t *testing.T, c *Config) {
+	s, id := shared(c), newID()
+	tok := lock(t, s, id, 300*time.Millisecond)
+	ok, err := s.Extend(ctxT(t), id, tok, time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("Extend by the holder: %v, %v", ok, err)
+	}
+	if ok, err := s.Extend(ctxT(t), id, "not-the-token", time.Minute); err != nil || ok {
+		t.Fatalf("Extend with another token: %v, %v; want false", ok, err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if _, err := tryLock(s, id, 100*time.Millisecond); err == nil {
+		t.Fatal("an extended lock expired at its first TTL")
+	}
+	_ = s.Unlock(ctxT(t), id, tok)
+	short := lock(t, s, id, 100*time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
+	next, err := tryLock(s, id, time.Second) // takes the expired lock
+	if err != nil {
+		t.Fatalf("Lock after expiry: %v", err)
+	}
+	if ok, err := s.Extend(ctxT(t), id, short, time.Minute); err != nil || ok {
+		t.Fatalf("Extend by a holder whose lock was taken: %v, %v; want false", ok, err)
+	}
+	_ = s.Unlock(ctxT(t), id, next)
 }
 
 // testLockConcurrent: holders of one lock never overlap.

@@ -154,7 +154,7 @@ func New(ctx context.Context, db DB, opts Options) (*Store, error) {
 
 // queries are the statements of a store, for its table.
 type queries struct {
-	get, set, casNew, cas, del, delUser, lock, unlock, expired string
+	get, set, casNew, cas, del, delUser, lock, extend, unlock, expired string
 }
 
 func newQueries(t string) queries {
@@ -177,6 +177,7 @@ WHERE id = $1 AND version = $6 AND expires_at > now()`,
 		delUser: `DELETE FROM ` + t + ` WHERE subject <> ''::bytea AND ($1::bytea = ''::bytea OR subject = $1::bytea) AND ($2::bytea = ''::bytea OR sid = $2::bytea) AND expires_at > now()`,
 		lock: `INSERT INTO ` + t + `_locks AS l (id, token, expires_at) VALUES ($1, $2, now() + $3::bigint * interval '1 millisecond')
 ON CONFLICT (id) DO UPDATE SET token = EXCLUDED.token, expires_at = EXCLUDED.expires_at WHERE l.expires_at <= now()`,
+		extend:  `UPDATE ` + t + `_locks SET expires_at = now() + $3::bigint * interval '1 millisecond' WHERE id = $1 AND token = $2`,
 		unlock:  `DELETE FROM ` + t + `_locks WHERE id = $1 AND token = $2`,
 		expired: `WITH a AS (DELETE FROM ` + t + ` WHERE expires_at <= now() RETURNING 1), b AS (DELETE FROM ` + t + `_locks WHERE expires_at <= now()) SELECT count(*) FROM a`,
 	}
@@ -304,6 +305,15 @@ func (s *Store) Lock(ctx context.Context, id string, ttl time.Duration) (string,
 		}
 		wait = min(2*wait, 25*time.Millisecond)
 	}
+}
+
+// Extend implements logtohttp.SharedSessionStore.
+func (s *Store) Extend(ctx context.Context, id, token string, ttl time.Duration) (bool, error) {
+	tag, err := s.db.Exec(ctx, s.q.extend, id, token, max(ttl.Milliseconds(), 1))
+	if err != nil {
+		return false, fmt.Errorf("pgstore: extend lock: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
 }
 
 // Unlock implements logtohttp.SharedSessionStore.

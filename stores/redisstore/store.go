@@ -163,6 +163,14 @@ if sid ~= '' then redis.call('SREM', ARGV[1] .. 'i:' .. sid, ARGV[2]) end
 return 1
 `)
 
+// extendScript sets the expiry of a lock key if it holds the token.
+var extendScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+`)
+
 // unlockScript deletes a lock key if it holds the token.
 var unlockScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -289,6 +297,15 @@ func (s *Store) Lock(ctx context.Context, id string, ttl time.Duration) (string,
 		}
 		wait = min(2*wait, 25*time.Millisecond)
 	}
+}
+
+// Extend implements logtohttp.SharedSessionStore.
+func (s *Store) Extend(ctx context.Context, id, token string, ttl time.Duration) (bool, error) {
+	n, err := extendScript.Run(ctx, s.rdb, []string{s.lockKey(id)}, token, max(ttl.Milliseconds(), 1)).Int()
+	if err != nil {
+		return false, fmt.Errorf("redisstore: extend lock: %w", err)
+	}
+	return n == 1, nil
 }
 
 // Unlock implements logtohttp.SharedSessionStore.

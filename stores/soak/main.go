@@ -6,9 +6,10 @@
 // round-robin loopback proxy, and signs in -sessions users at one instant
 // of Logto's clock, so that their ID tokens expire together, every -ttl.
 // Every session then sends requests to a protected page for -duration,
-// through the proxy. Between two expiries it kills one instance (SIGKILL;
-// a new one takes its port 3 s later) and, for Redis, restarts the server
-// (its data kept in an append-only file).
+// through the proxy. Once every session refreshed at the first expiry, and
+// before the second, it kills one instance (SIGKILL; a new one takes its
+// port 3 s later) and, for Redis, restarts the server (its data kept in an
+// append-only file).
 //
 // It prints the requests served, the refresh requests per session per
 // expiry (each refresh token spent once: must be 1), the sessions lost
@@ -18,7 +19,7 @@
 // down, and the p50/p99 latency of a protected request. It exits 1 when a
 // check fails.
 //
-//	go run . -sessions 1000 -duration 45s -pg-dsn postgres://postgres@127.0.0.1:5440/postgres
+//	go run . -sessions 1000 -pg-dsn postgres://postgres@127.0.0.1:5440/postgres
 package main
 
 import (
@@ -57,8 +58,8 @@ func main() {
 		signInPar int
 	)
 	flag.IntVar(&c.sessions, "sessions", 1000, "signed-in sessions")
-	flag.DurationVar(&c.duration, "duration", 45*time.Second, "run time per store, counted from the sign-ins (at least 2.5 × -ttl)")
-	flag.DurationVar(&c.ttl, "ttl", 15*time.Second, "lifetime of the ID and access tokens: the sessions' tokens expire together every ttl")
+	flag.DurationVar(&c.duration, "duration", 75*time.Second, "run time per store, counted from the sign-ins (at least 2.5 × -ttl)")
+	flag.DurationVar(&c.ttl, "ttl", 30*time.Second, "lifetime of the ID and access tokens: the sessions' tokens expire together every ttl")
 	flag.DurationVar(&c.think, "think", time.Second, "pause between two requests of a session (jittered ±50%)")
 	flag.DurationVar(&c.reuse, "reuse", 0, "Logto's refresh token reuse interval in logtotest (Logto: 3s; 0: any second use revokes the grant)")
 	flag.StringVar(&stores, "stores", "redis,pg", "stores to soak, comma-separated: redis, pg")

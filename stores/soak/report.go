@@ -18,6 +18,7 @@ type report struct {
 
 	signInTime, elapsed      time.Duration
 	killedAt, storeRestartAt time.Duration
+	wave1Done                time.Duration
 	storeDowntime            time.Duration
 	served, unauthorized     atomic.Int64
 	failedInstance           atomic.Int64
@@ -47,9 +48,9 @@ func (r *report) countFailure(d *disruptions, status int, err error) {
 	r.reasons[reason]++
 	r.mu.Unlock()
 	switch {
-	case d.instanceDown.Load():
+	case d.instanceDown.active():
 		r.failedInstance.Add(1)
-	case d.storeDown.Load():
+	case d.storeDown.active():
 		r.failedStore.Add(1)
 	default:
 		r.failedOther.Add(1)
@@ -66,13 +67,13 @@ func (r *report) perExpiry() float64 {
 func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "== %s: %d sessions, 3 instances, tokens expiring together every %v, run %v (sign-ins %v)\n",
 		r.store, r.sessions, r.ttl, r.elapsed.Round(time.Second), r.signInTime.Round(time.Millisecond))
-	fmt.Fprintf(w, "instance killed at %v (a new one 3 s later)", r.killedAt.Round(100*time.Millisecond))
+	fmt.Fprintf(w, "first expiry's refreshes done at %v; instance killed at %v (a new one 3 s later)", r.wave1Done.Round(100*time.Millisecond), r.killedAt.Round(100*time.Millisecond))
 	if r.storeRestartAt > 0 {
 		fmt.Fprintf(w, "; Redis restarted at %v, down %v", r.storeRestartAt.Round(100*time.Millisecond), r.storeDowntime.Round(time.Millisecond))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "requests served:                        %d\n", r.served.Load())
-	fmt.Fprintf(w, "requests failed, instance down/store down/other: %d/%d/%d\n", r.failedInstance.Load(), r.failedStore.Load(), r.failedOther.Load())
+	fmt.Fprintf(w, "requests failed, instance down/store down/other (a disruption counts until 2 s after it ended): %d/%d/%d\n", r.failedInstance.Load(), r.failedStore.Load(), r.failedOther.Load())
 	fmt.Fprintf(w, "refresh requests:                       %d for %d expiries (%.1f per session)\n", r.refreshes, r.expiries, float64(r.expiries)/float64(r.sessions))
 	fmt.Fprintf(w, "refresh requests per session per expiry: %.3f (max %d)\n", r.perExpiry(), r.maxPerExpiry)
 	fmt.Fprintf(w, "sessions lost:                          %d\n", r.lost)

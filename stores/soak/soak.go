@@ -136,22 +136,28 @@ func soak(ctx context.Context, c config, storeName string, signInPar int) (*repo
 		return nil, err
 	}
 	r.signInTime = time.Since(t0)
-	if r.signInTime > c.ttl/2 {
-		return nil, fmt.Errorf("the sign-ins took %v, more than half of -ttl %v: raise -ttl", r.signInTime.Round(time.Millisecond), c.ttl)
+	if r.signInTime > c.ttl*4/5 {
+		return nil, fmt.Errorf("the sign-ins took %v, too close to -ttl %v: raise -ttl", r.signInTime.Round(time.Millisecond), c.ttl)
 	}
 	stopClock := followWallClock(idp)
 	defer stopClock()
 
-	// Disruptions, between two expiries: at 1.5 ttl an instance is
-	// killed (a new one starts on its port 3 s later), at 1.75 ttl the
-	// Redis server restarts.
+	// Disruptions, between the first two expiries: an instance is killed
+	// (a new one starts on its port 3 s later), then the Redis server
+	// restarts.
 	var dis disruptions
 	deadline := t0.Add(c.duration)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		sleepUntil(ctx, t0.Add(c.ttl*3/2))
+		// Once every session refreshed at the first expiry (no refresh
+		// in flight), and before the second.
+		sleepUntil(ctx, t0.Add(c.ttl))
+		for distinctSpent(idp) < c.sessions && time.Now().Before(t0.Add(c.ttl*7/4)) && ctx.Err() == nil {
+			time.Sleep(100 * time.Millisecond)
+		}
+		r.wave1Done = time.Since(t0)
 		dis.mark(&dis.instanceDown, true)
 		procs[2].kill()
 		r.killedAt = time.Since(t0)
@@ -165,7 +171,7 @@ func soak(ctx context.Context, c config, storeName string, signInPar int) (*repo
 		}
 		dis.mark(&dis.instanceDown, false)
 		if redisProc != nil {
-			sleepUntil(ctx, t0.Add(c.ttl*7/4))
+			sleepUntil(ctx, time.Now().Add(time.Second))
 			dis.mark(&dis.storeDown, true)
 			r.storeRestartAt = time.Since(t0)
 			took, err := redisProc.restart(ctx)
@@ -238,20 +244,42 @@ func soak(ctx context.Context, c config, storeName string, signInPar int) (*repo
 	}
 
 	// Refresh requests, by the refresh token they spent: one token is one
-	// session's one expiry.
+	// session's one expiry. A second use past the reuse interval is a
+	// reuse: Logto (and logtotest) revoke the grant.
 	spent := map[string]int{}
+	first := map[string]time.Time{}
+	reused := map[string]bool{}
 	for _, req := range idp.Requests(logtotest.EndpointToken) {
-		if req.Form.Get("grant_type") == "refresh_token" {
-			spent[req.Form.Get("refresh_token")]++
-			r.refreshes++
+		if req.Form.Get("grant_type") != "refresh_token" {
+			continue
+		}
+		rt := req.Form.Get("refresh_token")
+		spent[rt]++
+		r.refreshes++
+		if t, ok := first[rt]; !ok {
+			first[rt] = req.Time
+		} else if req.Time.Sub(t) >= c.reuse {
+			reused[rt] = true
 		}
 	}
+	r.revoked += len(reused)
 	r.expiries = len(spent)
 	for _, n := range spent {
 		r.maxPerExpiry = max(r.maxPerExpiry, n)
 	}
 	r.p50, r.p99 = lat.percentile(0.50), lat.percentile(0.99)
 	return r, nil
+}
+
+// distinctSpent counts the refresh tokens spent so far.
+func distinctSpent(idp *logtotest.Server) int {
+	seen := map[string]bool{}
+	for _, req := range idp.Requests(logtotest.EndpointToken) {
+		if req.Form.Get("grant_type") == "refresh_token" {
+			seen[req.Form.Get("refresh_token")] = true
+		}
+	}
+	return len(seen)
 }
 
 // signIn signs n users in through the front, par at a time, each in its own
@@ -460,9 +488,28 @@ func (l *latencies) percentile(p float64) time.Duration {
 	return l.d[min(len(l.d)-1, int(p*float64(len(l.d))))]
 }
 
-// disruptions tells which disruption is under way.
+// disruptions tells which disruption is under way, or ended less than
+// disruptionTail ago (a client's pooled connections to the restarted
+// server fail once).
 type disruptions struct {
-	instanceDown, storeDown atomic.Bool
+	instanceDown, storeDown disruption
 }
 
-func (d *disruptions) mark(b *atomic.Bool, v bool) { b.Store(v) }
+type disruption struct {
+	on    atomic.Bool
+	ended atomic.Int64 // unix nanoseconds
+}
+
+const disruptionTail = 2 * time.Second
+
+func (d *disruptions) mark(x *disruption, on bool) {
+	if !on {
+		x.ended.Store(time.Now().UnixNano())
+	}
+	x.on.Store(on)
+}
+
+// active reports whether x is under way or just ended.
+func (x *disruption) active() bool {
+	return x.on.Load() || time.Since(time.Unix(0, x.ended.Load())) < disruptionTail
+}
