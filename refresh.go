@@ -191,6 +191,9 @@ func (c *LogtoClient) lead(ctx context.Context, rt, read string, key tokenKey, p
 		close(f.done)
 		return t, nil
 	}
+	if l, ok := c.storage.(RefreshLocker); ok {
+		return c.leadLocked(ctx, l, rt, key, previous, f) // coordination.go
+	}
 	res, err := c.core.doRefresh(ctx, rt, key)
 	book.finish(rt, f, res, err, c.core.set.now())
 	if err != nil {

@@ -101,15 +101,35 @@ func signedOut(err error) bool {
 // asks Logto; nothing is written unless the refresh succeeds or ends the
 // session.
 func refreshIDToken(ctx context.Context, s *session, client *logto.LogtoClient) (logto.IdTokenClaims, error) {
-	if _, err := client.WithStorage(withoutDefaultToken{s}).GetAccessToken(ctx, ""); err != nil {
+	if _, err := client.WithStorage(hideDefaultToken(s)).GetAccessToken(ctx, ""); err != nil {
 		return logto.IdTokenClaims{}, err
 	}
 	return client.GetIdTokenClaims(ctx)
 }
 
 // withoutDefaultToken is a session whose access-token cache (the JSON map
-// of logto.StorageKeyAccessTokens) reads without its "" entry.
-type withoutDefaultToken struct{ *session }
+// of logto.StorageKeyAccessTokens) reads without its "" entry while that
+// entry holds the token hidden, the one the session held when the refresh
+// began: a token another instance stored meanwhile (in a shared store,
+// reloaded under the refresh lock) shows, and is used instead of
+// refreshing again.
+type withoutDefaultToken struct {
+	*session
+	hidden string
+}
+
+// hideDefaultToken returns the view of s that refreshIDToken refreshes
+// through: a withoutDefaultToken, which offers the refresh lock of a shared
+// store like s.storage does.
+func hideDefaultToken(s *session) logto.Storage {
+	raw, _ := s.Get(context.Background(), logto.StorageKeyAccessTokens)
+	m, _ := decodeTokenMap(raw)
+	v := withoutDefaultToken{session: s, hidden: tokenOf(m[""])}
+	if s.sharedStore() != nil {
+		return sharedWithoutDefault{v}
+	}
+	return v
+}
 
 // Get implements logto.Storage.
 func (v withoutDefaultToken) Get(ctx context.Context, key string) (string, error) {
@@ -118,7 +138,7 @@ func (v withoutDefaultToken) Get(ctx context.Context, key string) (string, error
 		return raw, err
 	}
 	m, ok := decodeTokenMap(raw)
-	if _, has := m[""]; !ok || !has {
+	if e, has := m[""]; !ok || !has || tokenOf(e) != v.hidden {
 		return raw, nil
 	}
 	delete(m, "")

@@ -31,6 +31,10 @@ type SessionRecord struct {
 	// SID is the sid claim of the user's ID token (Logto's session id),
 	// when it has one.
 	SID string
+	// Version is set by a SharedSessionStore's Get: it changes at every
+	// write of the record (see SharedSessionStore). Other stores leave it
+	// zero, and ServerSessions ignores it when writing.
+	Version uint64
 }
 
 // SessionStore keeps server-side sessions by id. The ids it receives are
@@ -67,6 +71,7 @@ type UserSessionDeleter interface {
 // pending sign-in.
 type ServerSessions struct {
 	store   SessionStore
+	shared  SharedSessionStore // store, when it coordinates instances
 	opts    CookieOptions
 	names   cookieNames
 	pending *CookieSessions
@@ -100,7 +105,8 @@ func NewServerSessions(store SessionStore, opts CookieOptions) (*ServerSessions,
 		return nil, err
 	}
 	opts.Keys = nil
-	return &ServerSessions{store: store, opts: opts, names: newCookieNames(opts.Name), pending: pending}, nil
+	shared, _ := store.(SharedSessionStore)
+	return &ServerSessions{store: store, shared: shared, opts: opts, names: newCookieNames(opts.Name), pending: pending}, nil
 }
 
 // Store returns the SessionStore the sessions are kept in.
@@ -197,7 +203,7 @@ func (s *ServerSessions) load(r *http.Request, secure bool) (loadedSession, erro
 		st.invalid = true
 		return st, nil
 	}
-	st.id, st.stored = id, rec.Values
+	st.id, st.stored, st.version = id, rec.Values, rec.Version
 	if len(st.values) == 0 {
 		st.values = rec.Values
 		return st, nil
@@ -237,16 +243,38 @@ func (s *ServerSessions) save(w http.ResponseWriter, r *http.Request, prev *load
 	}
 	old, id := prev.id, prev.id
 	if id != "" && !opts.renew && maps.Equal(stored, prev.stored) {
+		if prev.rewritten {
+			// Written under the refresh lock: the cookie's life starts
+			// again with the record's.
+			_, ttl := s.record(stored)
+			hdr.Add("Set-Cookie", s.opts.cookie(name, id, int(ttl/time.Second), secure))
+			markPrivate(hdr)
+			prev.rewritten = false
+		}
 		return nil // only the pending sign-ins changed
 	}
 	if id == "" || opts.renew {
 		id = newSessionID()
 	}
-	rec := SessionRecord{Values: stored}
-	rec.Subject, rec.SID = tokenSubject(stored[logto.StorageKeyIDToken])
-	ttl := s.opts.MaxAge
-	if rec.Subject == "" {
-		ttl = min(ttl, anonymousSessionTTL)
+	rec, ttl := s.record(stored)
+	if s.shared != nil && id == old {
+		// Written only over the version loaded, merged with what other
+		// instances wrote meanwhile (sharedstore.go).
+		written, version, gone, err := s.writeShared(ctx, storeID(id), prev.stored, stored, prev.version)
+		if err != nil {
+			return fmt.Errorf("%w: %w", errSessionStore, err)
+		}
+		if gone {
+			// Ended elsewhere (sign-out, back-channel logout): not brought back.
+			hdr.Add("Set-Cookie", s.opts.cookie(name, "", -1, secure))
+			markPrivate(hdr)
+			prev.id, prev.present, prev.invalid, prev.stored = "", 0, false, nil
+			return nil
+		}
+		hdr.Add("Set-Cookie", s.opts.cookie(name, id, int(ttl/time.Second), secure))
+		markPrivate(hdr)
+		prev.stored, prev.version = written, version
+		return nil
 	}
 	if err := s.store.Set(ctx, storeID(id), rec, ttl); err != nil {
 		return fmt.Errorf("%w: %w", errSessionStore, err)
@@ -260,6 +288,17 @@ func (s *ServerSessions) save(w http.ResponseWriter, r *http.Request, prev *load
 	markPrivate(hdr)
 	prev.id, prev.present, prev.invalid, prev.stored = id, 1, false, stored
 	return nil
+}
+
+// record is the store record of the stored values, and its TTL.
+func (s *ServerSessions) record(stored map[string]string) (SessionRecord, time.Duration) {
+	rec := SessionRecord{Values: stored}
+	rec.Subject, rec.SID = tokenSubject(stored[logto.StorageKeyIDToken])
+	ttl := s.opts.MaxAge
+	if rec.Subject == "" {
+		ttl = min(ttl, anonymousSessionTTL)
+	}
+	return rec, ttl
 }
 
 // savePending writes the cookie of pending sign-ins when they changed.
@@ -353,13 +392,14 @@ type MemorySessionStore struct {
 
 	mu      sync.Mutex
 	entries map[string]*list.Element // of *memoryEntry
+	locks   map[string]memoryLock    // refresh locks (memoryshared.go)
 	// Least recently written first, for signed-out and signed-in records.
 	anonymous, users list.List
 }
 
 type memoryEntry struct {
 	id      string
-	rec     SessionRecord
+	rec     SessionRecord // with its Version
 	expires time.Time
 	in      *list.List
 }
@@ -376,7 +416,10 @@ func NewMemorySessionStore(ttl time.Duration, maxEntries int) *MemorySessionStor
 }
 
 // Get implements SessionStore.
-func (m *MemorySessionStore) Get(_ context.Context, id string) (SessionRecord, bool, error) {
+func (m *MemorySessionStore) Get(ctx context.Context, id string) (SessionRecord, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return SessionRecord{}, false, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	el, ok := m.entries[id]
@@ -392,15 +435,20 @@ func (m *MemorySessionStore) Get(_ context.Context, id string) (SessionRecord, b
 }
 
 // Set implements SessionStore.
-func (m *MemorySessionStore) Set(_ context.Context, id string, rec SessionRecord, ttl time.Duration) error {
-	if m.ttl > 0 && (ttl <= 0 || m.ttl < ttl) {
-		ttl = m.ttl
+func (m *MemorySessionStore) Set(ctx context.Context, id string, rec SessionRecord, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	if ttl <= 0 {
-		ttl = DefaultSessionMaxAge
-	}
+	ttl = m.capTTL(ttl)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.setLocked(id, rec, ttl, m.versionLocked(id)+1)
+	return nil
+}
+
+// setLocked stores rec under id with the given version and ttl (already
+// capped).
+func (m *MemorySessionStore) setLocked(id string, rec SessionRecord, ttl time.Duration, version uint64) {
 	now := m.now()
 	if el, ok := m.entries[id]; ok {
 		m.remove(el)
@@ -422,12 +470,15 @@ func (m *MemorySessionStore) Set(_ context.Context, id string, rec SessionRecord
 	if rec.Subject != "" {
 		l = &m.users
 	}
+	rec.Version = version
 	m.entries[id] = l.PushBack(&memoryEntry{id: id, rec: rec, expires: now.Add(ttl), in: l})
-	return nil
 }
 
 // Delete implements SessionStore.
-func (m *MemorySessionStore) Delete(_ context.Context, id string) error {
+func (m *MemorySessionStore) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if el, ok := m.entries[id]; ok {

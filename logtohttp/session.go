@@ -37,6 +37,11 @@ type loadedSession struct {
 	id string
 	// stored are the values of the store's record (server sessions).
 	stored map[string]string
+	// version is the record's SessionRecord.Version (shared stores).
+	version uint64
+	// rewritten means the record was written under the refresh lock
+	// since the cookie was last set (sharedstore.go).
+	rewritten bool
 	// present has bit i set when the request carried cookie chunk i.
 	present uint32
 	// pendingPresent and pendingInvalid describe the sealed cookie of
@@ -197,7 +202,7 @@ func (s *session) client() *logto.LogtoClient {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.view == nil {
-		s.view = s.h.client.WithStorage(s)
+		s.view = s.h.client.WithStorage(s.storage())
 	}
 	return s.view
 }
