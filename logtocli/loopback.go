@@ -155,6 +155,7 @@ func LoopbackSignIn(ctx context.Context, client *logto.LogtoClient, opts Loopbac
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
+	fmt.Fprintf(out, "Opening a browser to sign in. If none appears, open this URL in a browser on this computer:\n\n  %s\n\n", authURL)
 	opened := make(chan error, 1)
 	go func() { opened <- open(authURL) }()
 
@@ -163,9 +164,7 @@ func LoopbackSignIn(ctx context.Context, client *logto.LogtoClient, opts Loopbac
 		case err := <-opened:
 			opened = nil
 			if err != nil {
-				fmt.Fprintf(out, "Could not open a browser (%v).\nOpen this URL in a browser on this computer to sign in:\n\n  %s\n\n", err, authURL)
-			} else {
-				fmt.Fprintf(out, "Opened a browser to sign in. If none appeared, open this URL on this computer:\n\n  %s\n\n", authURL)
+				fmt.Fprintf(out, "Could not open a browser (%v): open the URL above.\n", err)
 			}
 		case err := <-results:
 			// Let the browser receive its page before the listener goes.
