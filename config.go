@@ -1,6 +1,7 @@
 package logto
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -84,6 +85,8 @@ type settings struct {
 	claimsCacheLimit int
 	// random generates state, nonce and verifier; tests replace it.
 	random func() string
+	// sleep is the device flow's timer (WithSleep).
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 func defaultSettings() settings {
@@ -99,6 +102,7 @@ func defaultSettings() settings {
 		userAgent:        "gologto",
 		claimsCacheLimit: 1024,
 		random:           randx.Token,
+		sleep:            sleepContext,
 	}
 }
 
@@ -110,6 +114,14 @@ func WithHTTPClient(c *http.Client) Option { return func(s *settings) { s.httpCl
 
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(s *settings) { s.now = now } }
+
+// WithSleep replaces the timer the device flow waits with between two
+// token requests (WaitDeviceSignIn), for tests: sleep must return after d
+// has passed on the clock of WithClock, or ctx.Err() as soon as ctx is
+// done. A test clock's sleep typically advances the clock by d and returns.
+func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(s *settings) { s.sleep = sleep }
+}
 
 // WithLeeway sets the allowed clock skew when checking token times
 // (exp, iat, nbf). Default one minute.
@@ -187,7 +199,7 @@ func (c LogtoConfig) validate(s *settings) (LogtoConfig, error) {
 // validateEndpoint checks a Logto endpoint and the option values, and
 // returns the endpoint without trailing slash.
 func validateEndpoint(raw string, s *settings) (string, error) {
-	if s.leeway < 0 || s.earlyExpiry < 0 || s.transactionTTL <= 0 || s.jwksCooldown < 0 || s.jwksMaxAge <= 0 || s.jwksMaxAge > jwks.MaxAgeCeiling || s.maxBody <= 0 || s.now == nil {
+	if s.leeway < 0 || s.earlyExpiry < 0 || s.transactionTTL <= 0 || s.jwksCooldown < 0 || s.jwksMaxAge <= 0 || s.jwksMaxAge > jwks.MaxAgeCeiling || s.maxBody <= 0 || s.now == nil || s.sleep == nil {
 		return "", fmt.Errorf("%w: option values out of range", ErrInvalidConfig)
 	}
 	endpoint := strings.TrimRight(strings.TrimSpace(raw), "/")

@@ -15,6 +15,12 @@
 //   - SignOut revokes and clears the session and returns Logto's
 //     end-session URL.
 //
+// Tools without a browser of their own (command-line tools, TVs, devices)
+// sign in with the device authorization grant instead of SignIn and
+// HandleCallback: StartDeviceSignIn returns the code to show the user, and
+// WaitDeviceSignIn polls until the user approved it elsewhere, then stores
+// the tokens like HandleCallback.
+//
 // Every method that may do I/O takes a context. Errors wrap the sentinels
 // of errors.go and the typed *OAuthError, for errors.Is and errors.As.
 // Package logtohttp plugs all this into net/http; package logtotest is a

@@ -63,6 +63,19 @@ var (
 	// ErrNoEndSessionEndpoint means discovery announced no end_session_endpoint.
 	ErrNoEndSessionEndpoint = errors.New("logto: provider has no end_session_endpoint")
 
+	// ErrNoDeviceAuthorizationEndpoint means discovery announced no
+	// device_authorization_endpoint: the provider has no device flow.
+	ErrNoDeviceAuthorizationEndpoint = errors.New("logto: provider has no device_authorization_endpoint")
+
+	// ErrDeviceCodeExpired means a device sign-in was neither approved nor
+	// denied before its code expired (Logto answered expired_token, or the
+	// expiry passed by the client's clock). Start a new one.
+	ErrDeviceCodeExpired = errors.New("logto: device code expired")
+
+	// ErrDeviceAccessDenied means the user denied a device sign-in (Logto
+	// answered access_denied; the *OAuthError is in the chain too).
+	ErrDeviceAccessDenied = errors.New("logto: device sign-in denied")
+
 	// ErrDiscovery means the OpenID Provider configuration could not be
 	// fetched or is unusable.
 	ErrDiscovery = oidcmeta.ErrDiscovery
@@ -99,7 +112,7 @@ type OAuthError struct {
 	// StatusCode is the HTTP status of the response, 0 for a callback error.
 	StatusCode int
 	// Endpoint names where the error came from: "token", "userinfo",
-	// "revocation" or "callback".
+	// "revocation", "callback" or "device_authorization".
 	Endpoint string
 }
 

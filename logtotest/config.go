@@ -74,6 +74,11 @@ type App struct {
 	// require_auth_time client metadata); otherwise they carry it only when
 	// the authorization request had max_age or prompt=login.
 	RequireAuthTime bool
+	// DeviceFlow is Logto's isDeviceFlow switch (customClientMetadata) of a
+	// Native app: the app then uses the device flow (RFC 8628, see
+	// ApproveDevice) and may use only the device_code and refresh_token
+	// grants. It is ignored for other app types, as in Logto.
+	DeviceFlow bool
 	// RefreshTokenRotation is the rotation policy.
 	RefreshTokenRotation Rotation
 	// ResourceScopes are, for machine-to-machine apps, the scopes granted per

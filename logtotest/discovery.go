@@ -36,6 +36,7 @@ func (s *Server) discoveryDocument() map[string]any {
 		"subject_types_supported":                        []string{"public"},
 		"token_endpoint_auth_methods_supported":          authMethods,
 	}
+	s.deviceDiscovery(doc)
 	return roundTrip(doc)
 }
 

@@ -75,6 +75,34 @@
 // /oidc/session/end/success. A browser does this by itself; a plain HTTP
 // client must post the form, or call [Server.EndSession].
 //
+// # Device flow
+//
+// A Native app with [App.DeviceFlow] (Logto's customClientMetadata.isDeviceFlow)
+// signs users in with the device authorization grant (RFC 8628), as in
+// Logto: POST /oidc/device/auth (announced as device_authorization_endpoint)
+// answers a device code, a user code in oidc-provider's format (XXXX-XXXX,
+// consonants only), verification_uri <URL()>/device (Logto's shorthand of
+// /oidc/device), verification_uri_complete with the code, expires_in 600
+// ([WithDeviceCodeTTL]) and no interval, so clients poll every five seconds
+// ([WithDevicePollInterval] announces one). Such an app may use only the
+// device_code and refresh_token grants; another app asking for a device code
+// is answered invalid_request, as by oidc-provider. The token endpoint
+// answers the device code authorization_pending until the user-code step
+// is decided, then the tokens once (a second use is invalid_grant and
+// revokes them, as in oidc-provider), access_denied (400) after a denial
+// and expired_token once the code has expired.
+//
+// The user-code step, which a person completes in a browser on Logto, is
+// programmable: [Server.ApproveDevice] (as a user), [Server.DenyDevice],
+// [Server.SlowDownDevice] (the next polls are answered slow_down, which
+// Logto never sends, to test clients for other servers' rate limits),
+// [Server.ExpireDevice], [Server.PendingDeviceCodes] (the codes awaiting a
+// decision, for a tool under test that shows its code elsewhere) and
+// [Server.SetDeviceAutoApprove] (every new code approved at once). A person
+// uses the page at /device instead: a form that takes the code and the
+// username to continue as, with Approve and Deny buttons; it asks for no
+// password and shows no consent step.
+//
 // # Claims and scopes
 //
 // Claims follow Logto's rules for a user without a value: name, picture,
@@ -152,8 +180,8 @@
 //     OIDC_PROVIDER_SSRF_PROTECTION_DISABLED=1; the fake delivers to any
 //     address, since test receivers listen on loopback.
 //   - Discovery. The document announces only what the fake implements: no
-//     device authorization or pushed authorization request endpoints, only
-//     the authorization_code, refresh_token and client_credentials grants,
+//     pushed authorization request endpoint, only the authorization_code,
+//     refresh_token, client_credentials and device_code grants,
 //     the code response type, the query response mode and the
 //     client_secret_basic, client_secret_post and none authentication
 //     methods. It has no field that Logto's lacks.

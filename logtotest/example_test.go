@@ -138,3 +138,62 @@ func ExampleServer_EndSession() {
 	// http://localhost:3000/?state=bye
 	// 1 1
 }
+
+// A command-line tool's device sign-in tested without a browser: the test
+// approves the user code the tool would show, as the user would at
+// verification_uri.
+func ExampleServer_ApproveDevice() {
+	srv, err := logtotest.Start()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	srv.AddApp(logtotest.App{ID: "my-cli", Type: logtotest.AppNative, DeviceFlow: true})
+	srv.AddUser(logtotest.User{ID: "user-1", Username: "jane"})
+
+	// What the tool sends first (logto.LogtoClient.StartDeviceSignIn).
+	resp, err := http.PostForm(srv.Issuer()+"/device/auth", url.Values{
+		"client_id": {"my-cli"}, "scope": {"openid offline_access profile"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	var da struct {
+		DeviceCode      string `json:"device_code"`
+		UserCode        string `json:"user_code"`
+		VerificationURI string `json:"verification_uri"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&da)
+	resp.Body.Close()
+	fmt.Println(strings.TrimPrefix(da.VerificationURI, srv.URL()))
+
+	// What the tool then polls (logto.LogtoClient.WaitDeviceSignIn).
+	poll := func() string {
+		resp, err := http.PostForm(srv.Issuer()+"/token", url.Values{
+			"client_id": {"my-cli"}, "grant_type": {logtotest.DeviceCodeGrantType}, "device_code": {da.DeviceCode},
+		})
+		if err != nil {
+			panic(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		if e, ok := body["error"]; ok {
+			return fmt.Sprint(resp.StatusCode, " ", e)
+		}
+		return fmt.Sprint(resp.StatusCode, " tokens, refresh token: ", body["refresh_token"] != nil)
+	}
+	fmt.Println(poll())
+	fmt.Println(srv.PendingDeviceCodes()[0] == da.UserCode)
+	if err := srv.ApproveDevice(da.UserCode, "jane"); err != nil {
+		panic(err)
+	}
+	fmt.Println(poll())
+	fmt.Println(poll())
+	// Output:
+	// /device
+	// 400 authorization_pending
+	// true
+	// 200 tokens, refresh token: true
+	// 400 invalid_grant
+}

@@ -16,6 +16,9 @@ type options struct {
 	signInHint    string
 	wallClock     bool
 	reuseInterval time.Duration
+	// device flow (device.go)
+	deviceTTL      time.Duration
+	deviceInterval time.Duration
 }
 
 func defaultOptions() options {
@@ -26,6 +29,7 @@ func defaultOptions() options {
 		accessTTL:  time.Hour,
 		idTTL:      time.Hour,
 		refreshTTL: 14 * 24 * time.Hour,
+		deviceTTL:  DefaultDeviceCodeTTL,
 	}
 }
 

@@ -45,6 +45,7 @@ type Server struct {
 	sessionSeq    uint64
 	interactions  map[string]*interaction
 	logouts       map[string]*logoutRequest // by xsrf
+	device        deviceState
 
 	log             []Request
 	failures        map[Endpoint][]failure
@@ -188,11 +189,15 @@ func (s *Server) routes() http.Handler {
 	}
 	mux.HandleFunc("GET /"+routeDirect+"/", s.handleDirectSignIn)
 	mux.HandleFunc("POST /sign-in", s.handleSignInSubmit)
+	s.deviceRoutes(mux)
 	return mux
 }
 
 // endpointFor maps a request path to its Endpoint.
 func endpointFor(path string) Endpoint {
+	if ep, ok := deviceEndpoint(path); ok {
+		return ep
+	}
 	switch strings.TrimSuffix(path, "/") {
 	case "/oidc/.well-known/openid-configuration", "/oidc/.well-known/oauth-authorization-server":
 		return EndpointDiscovery

@@ -64,7 +64,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 	switch gt {
 	case "":
 		return nil, missingParam("grant_type")
-	case "authorization_code", "refresh_token", "client_credentials":
+	case "authorization_code", "refresh_token", "client_credentials", DeviceCodeGrantType:
 	default:
 		return nil, errorf(http.StatusBadRequest, "unsupported_grant_type", "unsupported grant_type requested")
 	}
@@ -72,7 +72,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 	if e != nil {
 		return nil, e
 	}
-	if (gt == "client_credentials") != (app.Type == AppMachineToMachine) {
+	if !app.grantAllowed(gt) {
 		return nil, errorf(http.StatusBadRequest, "unauthorized_client", "requested grant type is not allowed for this client")
 	}
 	var out *issued
@@ -82,6 +82,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 		out, e = s.codeGrantLocked(app, form)
 	case "refresh_token":
 		out, e = s.refreshGrantLocked(app, form)
+	case DeviceCodeGrantType:
+		out, e = s.deviceGrantLocked(app, form)
 	default:
 		out, e = s.clientCredentialsLocked(app, form)
 	}

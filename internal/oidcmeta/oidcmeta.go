@@ -17,15 +17,17 @@ import (
 
 // Metadata is the part of the configuration the SDK uses.
 type Metadata struct {
-	Issuer                string   `json:"issuer"`
-	AuthorizationEndpoint string   `json:"authorization_endpoint"`
-	TokenEndpoint         string   `json:"token_endpoint"`
-	UserinfoEndpoint      string   `json:"userinfo_endpoint"`
-	JWKSURI               string   `json:"jwks_uri"`
-	EndSessionEndpoint    string   `json:"end_session_endpoint"`
-	RevocationEndpoint    string   `json:"revocation_endpoint"`
-	IDTokenSigningAlgs    []string `json:"id_token_signing_alg_values_supported"`
-	IssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+	Issuer                string `json:"issuer"`
+	AuthorizationEndpoint string `json:"authorization_endpoint"`
+	TokenEndpoint         string `json:"token_endpoint"`
+	UserinfoEndpoint      string `json:"userinfo_endpoint"`
+	JWKSURI               string `json:"jwks_uri"`
+	EndSessionEndpoint    string `json:"end_session_endpoint"`
+	RevocationEndpoint    string `json:"revocation_endpoint"`
+	// DeviceAuthorizationEndpoint is RFC 8628's endpoint (device flow).
+	DeviceAuthorizationEndpoint string   `json:"device_authorization_endpoint"`
+	IDTokenSigningAlgs          []string `json:"id_token_signing_alg_values_supported"`
+	IssParameterSupported       bool     `json:"authorization_response_iss_parameter_supported"`
 }
 
 // ErrDiscovery is wrapped by every error of Fetch.
@@ -61,12 +63,13 @@ func Fetch(ctx context.Context, client *http.Client, issuer string, maxBody int6
 		return nil, fmt.Errorf("%w: issuer %q does not match the expected %q", ErrDiscovery, m.Issuer, issuer)
 	}
 	endpoints := map[string]string{
-		"authorization_endpoint": m.AuthorizationEndpoint,
-		"token_endpoint":         m.TokenEndpoint,
-		"jwks_uri":               m.JWKSURI,
-		"userinfo_endpoint":      m.UserinfoEndpoint,
-		"end_session_endpoint":   m.EndSessionEndpoint,
-		"revocation_endpoint":    m.RevocationEndpoint,
+		"authorization_endpoint":        m.AuthorizationEndpoint,
+		"token_endpoint":                m.TokenEndpoint,
+		"jwks_uri":                      m.JWKSURI,
+		"userinfo_endpoint":             m.UserinfoEndpoint,
+		"end_session_endpoint":          m.EndSessionEndpoint,
+		"revocation_endpoint":           m.RevocationEndpoint,
+		"device_authorization_endpoint": m.DeviceAuthorizationEndpoint,
 	}
 	for _, name := range required {
 		if endpoints[name] == "" {

@@ -620,6 +620,18 @@ function createProvider(issuer) {
       post_logout_redirect_uris: postLogoutRedirectUris,
     },
     {
+      // A Logto native application with device flow enabled (customClientMetadata.isDeviceFlow):
+      // Logto gives it exactly these grant types and no response types (getConstantClientMetadata
+      // in Logto's oidc/utils.ts).
+      client_id: 'device-app',
+      client_name: 'Interop device-flow app',
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+      response_types: [],
+      redirect_uris: [],
+    },
+    {
       // A Logto machine-to-machine application.
       client_id: 'm2m-app',
       client_secret: 'm2m-secret',
@@ -690,7 +702,8 @@ function createProvider(issuer) {
       introspection: { enabled: true },
       clientCredentials: { enabled: true },
       backchannelLogout: { enabled: true },
-      // Logto enables the device flow too; here it only gives discovery parity.
+      // As in Logto; oidc-provider's own user-code pages (an xsrf form, then a confirm form)
+      // stand in for Logto's device page, and sign-in goes through the headless interaction.
       deviceFlow: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
       resourceIndicators: {
