@@ -277,7 +277,7 @@ func (s *FileStorage) read() (map[string]string, bool, error) {
 }
 
 func (s *FileStorage) corrupt(reason string) error {
-	return &FileError{Op: "read", Path: s.path, Err: fmt.Errorf("%w: %s (FileStorage.Clear, or signing out, removes it)", ErrCorruptFile, reason)}
+	return &FileError{Op: "read", Path: s.path, Err: fmt.Errorf("%w: %s", ErrCorruptFile, reason)}
 }
 
 // tempPrefix starts the names of the profile's temporary files; the rest

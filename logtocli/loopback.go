@@ -47,9 +47,10 @@ type LoopbackOptions struct {
 	// http://127.0.0.1<Path> in Logto.
 	Path string
 	// OpenBrowser opens the authorization URL; OpenSystemBrowser when nil.
-	// It runs in its own goroutine while the listener already waits. When
-	// it fails, the URL is printed to Out for the user to open. Tests set
-	// it to a function that plays the browser.
+	// It runs in its own goroutine while the listener already waits. The
+	// URL is printed to Out first, and when OpenBrowser fails its error
+	// too, so that the user opens the URL. A function that does nothing
+	// leaves the URL to the user; tests set one that plays the browser.
 	OpenBrowser func(url string) error
 	// Out receives what the user must read: the URL to open when no
 	// browser could be opened. os.Stderr when nil; io.Discard silences it.
@@ -155,7 +156,7 @@ func LoopbackSignIn(ctx context.Context, client *logto.LogtoClient, opts Loopbac
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
-	fmt.Fprintf(out, "Opening a browser to sign in. If none appears, open this URL in a browser on this computer:\n\n  %s\n\n", authURL)
+	fmt.Fprintf(out, "Sign in in a browser on this computer at:\n\n  %s\n\n", authURL)
 	opened := make(chan error, 1)
 	go func() { opened <- open(authURL) }()
 
@@ -164,7 +165,7 @@ func LoopbackSignIn(ctx context.Context, client *logto.LogtoClient, opts Loopbac
 		case err := <-opened:
 			opened = nil
 			if err != nil {
-				fmt.Fprintf(out, "Could not open a browser (%v): open the URL above.\n", err)
+				fmt.Fprintf(out, "Could not open a browser (%v): open the URL above yourself.\n", err)
 			}
 		case err := <-results:
 			// Let the browser receive its page before the listener goes.

@@ -382,7 +382,7 @@ func TestLoopbackSignInNoBrowser(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.True(t, client.IsAuthenticated(ctx))
-	assert.Contains(t, out.String(), "Could not open a browser (xdg-open: not found): open the URL above.")
+	assert.Contains(t, out.String(), "Could not open a browser (xdg-open: not found): open the URL above yourself.")
 }
 
 // signalWriter passes what is written to a channel, and keeps it.
