@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -210,4 +211,32 @@ func TestProgress(t *testing.T) {
 		"Waiting for the sign-in to be approved; the code expires in 9m30s\n"+
 		"Waiting for the sign-in to be approved; the code expires in 9m0s\n", buf.String())
 	assert.Equal(t, "Waiting for the sign-in to be approved; the code expires in 0s (checked 3×)", line(-time.Second, 3))
+
+	// On a terminal: one line, rewritten in place, cleared at the end.
+	var tty syncBuffer
+	p = newProgress(&tty, true, func() time.Time { return now }, now.Add(90*time.Second))
+	p.poll(90 * time.Second)
+	p.finish()
+	out := tty.String()
+	assert.True(t, strings.HasPrefix(out, "\r\033[KWaiting for the sign-in to be approved; the code expires in 1m30s"), "%q", out)
+	assert.True(t, strings.HasSuffix(out, "\r\033[K"), "%q", out)
+	assert.NotContains(t, out, "\n")
+}
+
+// syncBuffer is a bytes.Buffer safe for a writing goroutine.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
