@@ -43,6 +43,7 @@ var snippetImports = map[string]string{
 	"logto":       "github.com/gologto/logto",
 	"logtohttp":   "github.com/gologto/logto/logtohttp",
 	"logtotest":   "github.com/gologto/logto/logtotest",
+	"logtocli":    "github.com/gologto/logto/logtocli",
 	"apiauth":     "github.com/gologto/logto/apiauth",
 	"backchannel": "github.com/gologto/logto/backchannel",
 	"oauth2":      "golang.org/x/oauth2",

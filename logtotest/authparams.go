@@ -42,7 +42,7 @@ func (s *Server) validateAuth(p url.Values) (req *authRequest, e *oauthError, re
 	if redirectURI == "" {
 		return nil, missingParam("redirect_uri"), false
 	}
-	if !contains(app.RedirectURIs, redirectURI) {
+	if !redirectURIAllowed(app, redirectURI) {
 		return nil, errorf(http.StatusBadRequest, "invalid_redirect_uri", "redirect_uri did not match any of the client's registered redirect_uris"), false
 	}
 

@@ -51,7 +51,10 @@ type App struct {
 	Secret string
 	// Type is the application type; empty means AppTraditional.
 	Type AppType
-	// RedirectURIs are the allowed redirect_uri values (exact match).
+	// RedirectURIs are the allowed redirect_uri values (exact match; for
+	// a Native app, an http loopback URI matches whatever its port, as in
+	// Logto: register http://127.0.0.1/callback for a tool listening on a
+	// free port).
 	RedirectURIs []string
 	// PostLogoutRedirectURIs are the allowed post_logout_redirect_uri values.
 	PostLogoutRedirectURIs []string
