@@ -60,6 +60,18 @@ var (
 	// out. The session is left as it was.
 	ErrResourceNotConfigured = errors.New("logto: API resource is not in LogtoConfig.Resources")
 
+	// ErrScopeNotConfigured means a narrowed token (AccessTokenRequest.Scopes)
+	// was asked for with a scope the client does not request at sign-in,
+	// so no grant can hold it. The SDK refuses it before sending anything.
+	ErrScopeNotConfigured = errors.New("logto: scope is not in LogtoConfig.Scopes")
+
+	// ErrScopeNotGranted means Logto refused a narrowed token because the
+	// session's grant does not hold one of its scopes (the *OAuthError,
+	// code invalid_scope, is in the chain).
+	// Logto checks this before it spends the refresh token: the session is
+	// left as it was.
+	ErrScopeNotGranted = errors.New("logto: scope not granted to the session")
+
 	// ErrNoEndSessionEndpoint means discovery announced no end_session_endpoint.
 	ErrNoEndSessionEndpoint = errors.New("logto: provider has no end_session_endpoint")
 

@@ -3,6 +3,7 @@ package logto
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // OrganizationURNPrefix starts the audience of an organization token:
@@ -74,6 +75,10 @@ func (c *LogtoClient) checkOrganization(organizationID string) error {
 	}
 	if organizationID == "" {
 		return fmt.Errorf("%w: an organization ID is required", ErrInvalidConfig)
+	}
+	if strings.ContainsAny(organizationID, "# \t\r\n") {
+		// It would make cache keys ambiguous (StorageKeyAccessTokens).
+		return fmt.Errorf("%w: organization ID %q contains '#' or white space", ErrInvalidConfig, organizationID)
 	}
 	return nil
 }

@@ -33,6 +33,12 @@ type refreshResult struct {
 	storeMu sync.Mutex
 	// spent is the refresh token the request sent.
 	spent string
+	// cleared is set when the session's access tokens were cleared
+	// (ClearAccessTokens) after the request was sent: the result still
+	// answers the caller that sent it and moves the session's refresh
+	// token forward, but its access token is neither cached nor handed to
+	// other callers.
+	cleared atomic.Bool
 
 	// The ID token is verified once for all the callers that need it,
 	// against the session's ID token of the first (idVerified.checkedFor);
@@ -144,7 +150,7 @@ func (c *LogtoClient) refreshShared(ctx context.Context, read string, key tokenK
 		now := c.core.set.now()
 		book.mu.Lock()
 		book.expireLocked(now)
-		if res := book.resultLocked(rt, k, now); res != nil && c.core.fresh(res.entry, now) {
+		if res := book.resultLocked(rt, k, now); res != nil && c.core.fresh(res.entry, now) && key.accepts(res.at) {
 			book.mu.Unlock()
 			return c.useResult(ctx, key, res, read, previous)
 		}
@@ -162,12 +168,15 @@ func (c *LogtoClient) refreshShared(ctx context.Context, read string, key tokenK
 				return cachedToken{}, ctx.Err()
 			}
 			switch {
-			case f.res != nil && f.key == k && c.core.fresh(f.res.entry, c.core.set.now()):
+			case f.res != nil && f.key == k && c.core.fresh(f.res.entry, c.core.set.now()) && key.accepts(f.res.at) && !f.res.cleared.Load():
 				// Fresh at this caller's own time: a result answered after
 				// its short-lived token expired is not handed out.
 				return c.useResult(ctx, key, f.res, read, previous)
 			case f.res != nil && f.key == k:
-				continue // expired on arrival: the loop follows its rotation and refreshes again
+				// Expired on arrival, sent before this forced refresh began,
+				// or cleared: the loop follows its rotation and refreshes
+				// again.
+				continue
 			case f.err != nil && !isContextErr(f.err) && (f.key == k || isInvalidGrant(f.err)):
 				// The same request would fail the same way; a refused
 				// refresh token is refused whatever the token asked for.
@@ -236,6 +245,9 @@ func (c *core) doRefresh(ctx context.Context, rt string, key tokenKey) (*refresh
 	if key.organizationID != "" {
 		form.Set("organization_id", key.organizationID)
 	}
+	if key.scope != "" {
+		form.Set("scope", key.scope)
+	}
 	at := c.set.now()
 	tr, err := c.postToken(ctx, m, form)
 	if err != nil {
@@ -270,6 +282,10 @@ type flight struct {
 	done chan struct{}
 	res  *refreshResult
 	err  error
+	// cleared: the session's access tokens were cleared while the request
+	// was in flight (guarded by recentRefreshes.mu); its result is marked
+	// cleared.
+	cleared bool
 }
 
 // recentRefreshes is the shared bookkeeping of refreshes: the request in
@@ -329,6 +345,9 @@ func (r *recentRefreshes) finish(rt string, f *flight, res *refreshResult, err e
 	r.mu.Lock()
 	delete(r.inflight, rt)
 	if res != nil {
+		if f.cleared {
+			res.cleared.Store(true)
+		}
 		r.putLocked(rt, f.key, res, now)
 	}
 	f.res, f.err = res, err
@@ -343,6 +362,9 @@ func (r *recentRefreshes) putLocked(rt, key string, res *refreshResult, now time
 	r.expireLocked(now)
 	until := now.Add(recentWindow)
 	add := func(rk resultKey) {
+		if res.cleared.Load() {
+			return // only its rotation is recorded
+		}
 		r.results[rk] = res
 		r.queue = append(r.queue, expiring{until: until, rk: rk, res: res})
 	}
@@ -369,6 +391,25 @@ func (r *recentRefreshes) refuse(key string, res *refreshResult) {
 	}
 	if rot, ok := r.rotated[res.spent]; ok && rot.next == res.refreshToken {
 		delete(r.rotated, res.spent)
+	}
+}
+
+// forget marks cleared, and drops, the results that spent or produced the
+// refresh token rt and the request in flight with it (ClearAccessTokens):
+// no later caller is answered with an access token obtained before the
+// clear, and none is stored in the session's cache. The rotations stay, so
+// callers holding an older refresh token still follow them.
+func (r *recentRefreshes) forget(rt string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for rk, res := range r.results {
+		if rk.rt == rt || res.refreshToken == rt {
+			res.cleared.Store(true)
+			delete(r.results, rk)
+		}
+	}
+	if f := r.inflight[rt]; f != nil {
+		f.cleared = true
 	}
 }
 

@@ -29,6 +29,14 @@ const (
 	ScopeOrganizations = "urn:logto:scope:organizations"
 	// ScopeOrganizationRoles asks for organization_roles.
 	ScopeOrganizationRoles = "urn:logto:scope:organization_roles"
+	// ScopeSessions lets the default (opaque) access token manage the
+	// user's sessions and grants through Logto's Account API
+	// (/api/my-account/sessions, /api/my-account/grants); it adds no claims.
+	ScopeSessions = "urn:logto:scope:sessions"
+	// ScopeTrustedDevices lets the default (opaque) access token manage
+	// the user's trusted devices (MFA "remember this device") through
+	// Logto's Account API; it adds no claims.
+	ScopeTrustedDevices = "urn:logto:scope:trusted_devices"
 )
 
 // ResourceOrganizations is the reserved API resource the SDK requests with

@@ -73,8 +73,24 @@ type SignInOptions struct {
 	// Identifiers apply with the identifier first screens.
 	Identifiers  []Identifier
 	DirectSignIn *DirectSignIn
-	// LoginHint pre-fills the identifier (e.g. an email address).
+	// LoginHint pre-fills the identifier (e.g. an email address). With
+	// OneTimeToken it is the email address the token was issued for.
 	LoginHint string
+	// OneTimeToken signs the user in from a magic link: a one-time token
+	// created for LoginHint's email address with Logto's Management API
+	// (POST /api/one-time-tokens) and sent to the user. Logto's sign-in
+	// page verifies and consumes it and signs in, or registers, the user
+	// with that email address, without a password; a token already used,
+	// expired or revoked is refused there. It needs LoginHint.
+	OneTimeToken string
+	// OrganizationID shows the sign-in experience of this organization
+	// (its branding and sign-in settings) instead of the tenant's. It does
+	// not make the session's tokens organization tokens: use
+	// GetOrganizationToken for those.
+	OrganizationID string
+	// UILocales are the user's preferred languages for the sign-in page,
+	// BCP 47 tags in order of preference (ui_locales, e.g. "fr-CA fr").
+	UILocales []string
 	// Prompt overrides LogtoConfig.Prompt for this sign-in.
 	Prompt Prompt
 	// ExtraParams are added last and override the Logto parameters of the
@@ -114,6 +130,16 @@ func (c *LogtoClient) SignIn(ctx context.Context, opts SignInOptions) (string, e
 	}
 	if d := opts.DirectSignIn; d != nil && (d.Method == "" || d.Target == "") {
 		return "", fmt.Errorf("%w: DirectSignIn needs a Method and a Target", ErrInvalidConfig)
+	}
+	if opts.OneTimeToken != "" && opts.LoginHint == "" {
+		// Logto's sign-in page ignores a one-time token without the email
+		// address it was issued for.
+		return "", fmt.Errorf("%w: OneTimeToken needs LoginHint (the email address the token was issued for)", ErrInvalidConfig)
+	}
+	for _, l := range opts.UILocales {
+		if l == "" || strings.ContainsAny(l, " \t\r\n") {
+			return "", fmt.Errorf("%w: UILocales holds %q, not a language tag", ErrInvalidConfig, l)
+		}
 	}
 	m, err := c.core.provider(ctx)
 	if err != nil {
@@ -217,7 +243,7 @@ func (c *core) authorizationURL(endpoint string, tx transaction, opts SignInOpti
 		prompt = c.cfg.Prompt
 	}
 	// Room for every parameter below: one allocation, no growth.
-	q := queryBuilder{pairs: make([]queryPair, 0, 14+len(c.cfg.Resources)+len(opts.ExtraParams))}
+	q := queryBuilder{pairs: make([]queryPair, 0, 17+len(c.cfg.Resources)+len(opts.ExtraParams))}
 	q.add("client_id", c.cfg.AppId)
 	q.add("redirect_uri", tx.RedirectURI)
 	q.add("response_type", "code")
@@ -241,6 +267,9 @@ func (c *core) authorizationURL(endpoint string, tx transaction, opts SignInOpti
 		q.add("direct_sign_in", string(d.Method)+":"+d.Target)
 	}
 	q.add("login_hint", opts.LoginHint)
+	q.add("one_time_token", opts.OneTimeToken)
+	q.add("organization_id", opts.OrganizationID)
+	q.add("ui_locales", strings.Join(opts.UILocales, " "))
 	extra := make([]string, 0, len(opts.ExtraParams))
 	for k := range opts.ExtraParams {
 		extra = append(extra, k)

@@ -84,6 +84,40 @@ func TestSignInURL(t *testing.T) {
 			want: pyBase + "&response_type=code&scope=openid+offline_access+profile&prompt=consent" + tail + "&login_hint=john%40wick.com",
 		},
 		{
+			name: "magic link",
+			opts: SignInOptions{LoginHint: "john@wick.com", OneTimeToken: "ott-1"},
+			want: pyBase + "&response_type=code&scope=openid+offline_access+profile&prompt=consent" + tail + "&login_hint=john%40wick.com&one_time_token=ott-1",
+		},
+		{
+			name: "organization sign-in experience",
+			opts: SignInOptions{OrganizationID: "org-1"},
+			want: pyBase + "&response_type=code&scope=openid+offline_access+profile&prompt=consent" + tail + "&organization_id=org-1",
+		},
+		{
+			name: "UI locales in order",
+			opts: SignInOptions{UILocales: []string{"fr-CA", "fr", "en"}},
+			want: pyBase + "&response_type=code&scope=openid+offline_access+profile&prompt=consent" + tail + "&ui_locales=fr-CA+fr+en",
+		},
+		{
+			name: "every sign-in experience option",
+			opts: SignInOptions{
+				FirstScreen: FirstScreenIdentifierSignIn, Identifiers: []Identifier{IdentifierEmail},
+				LoginHint: "a@b.c", OneTimeToken: "t", OrganizationID: "o", UILocales: []string{"de"},
+			},
+			want: pyBase + "&response_type=code&scope=openid+offline_access+profile&prompt=consent" + tail +
+				"&first_screen=identifier%3Asign_in&identifier=email&login_hint=a%40b.c&one_time_token=t&organization_id=o&ui_locales=de",
+		},
+		{
+			name: "extra param overrides a typed option in place",
+			opts: SignInOptions{UILocales: []string{"de"}, ExtraParams: map[string]string{"ui_locales": "ja"}},
+			want: pyBase + "&response_type=code&scope=openid+offline_access+profile&prompt=consent" + tail + "&ui_locales=ja",
+		},
+		{
+			name: "new scope constants",
+			cfg:  func(c *LogtoConfig) { c.Scopes = []string{ScopeSessions, ScopeTrustedDevices} },
+			want: pyBase + "&response_type=code&scope=urn%3Alogto%3Ascope%3Asessions+urn%3Alogto%3Ascope%3Atrusted_devices+openid+offline_access+profile&prompt=consent" + tail,
+		},
+		{
 			name: "extra params",
 			opts: SignInOptions{ExtraParams: map[string]string{"custom_param_2": "value_2", "custom_param_1": "value_1"}},
 			want: pyBase + "&response_type=code&scope=openid+offline_access+profile&prompt=consent" + tail + "&custom_param_1=value_1&custom_param_2=value_2",
@@ -210,6 +244,9 @@ func TestSignInRejectsBadOptions(t *testing.T) {
 		{"extra param overrides code_challenge", SignInOptions{RedirectURI: "https://a.example/cb", ExtraParams: map[string]string{"code_challenge": "x"}}},
 		{"extra param overrides redirect_uri", SignInOptions{RedirectURI: "https://a.example/cb", ExtraParams: map[string]string{"redirect_uri": "https://evil.example"}}},
 		{"direct sign-in without target", SignInOptions{RedirectURI: "https://a.example/cb", DirectSignIn: &DirectSignIn{Method: DirectSignInSocial}}},
+		{"one-time token without login hint", SignInOptions{RedirectURI: "https://a.example/cb", OneTimeToken: "t"}},
+		{"empty UI locale", SignInOptions{RedirectURI: "https://a.example/cb", UILocales: []string{"en", ""}}},
+		{"UI locale with a space", SignInOptions{RedirectURI: "https://a.example/cb", UILocales: []string{"en fr"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

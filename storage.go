@@ -35,7 +35,9 @@ const (
 	// Cache keys: "" for the default token (user info), the API resource
 	// indicator, "urn:logto:organization:<id>" for an organization token,
 	// and "<resource>#urn:logto:organization:<id>" for an
-	// organization-scoped API token.
+	// organization-scoped API token. A token narrowed to some scopes
+	// (AccessTokenRequest.Scopes) has its token's key followed by
+	// "#scope=" and the scopes, sorted and space-separated.
 	StorageKeyAccessTokens = "accessTokenMap"
 
 	// StorageKeySignInSession holds the pending sign-in transactions as a

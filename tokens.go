@@ -39,17 +39,47 @@ func encodeTokens(entries map[string]cachedToken) string {
 type tokenKey struct {
 	resource       string
 	organizationID string
+	// scope is the narrowed scope of the request (normalizeScopes), ""
+	// for the scope the grant holds. It is part of the key: a narrowed
+	// token never answers a request for the full scope, nor the reverse.
+	scope string
+	// since is not part of the key (String leaves it out): when set (a
+	// forced refresh), only a token obtained by a request sent at or after
+	// since answers, whether cached, just refreshed by another caller or
+	// in flight.
+	since time.Time
 }
 
 // String returns the cache key documented at StorageKeyAccessTokens.
 func (k tokenKey) String() string {
+	var base string
 	switch {
 	case k.organizationID == "":
-		return k.resource
+		base = k.resource
 	case k.resource == "":
-		return OrganizationURNPrefix + k.organizationID
+		base = OrganizationURNPrefix + k.organizationID
+	default:
+		base = k.resource + "#" + OrganizationURNPrefix + k.organizationID
 	}
-	return k.resource + "#" + OrganizationURNPrefix + k.organizationID
+	if k.scope != "" {
+		return base + scopeKeyMarker + k.scope
+	}
+	return base
+}
+
+// accepts reports whether a token obtained by a request sent at may answer
+// k: always, unless k is a forced refresh and the request was sent before
+// it.
+func (k tokenKey) accepts(at time.Time) bool {
+	return k.since.IsZero() || !at.Before(k.since)
+}
+
+// acceptsEntry is accepts for a cached entry, whose request time is kept
+// rounded down to the millisecond: the rounded time must not be before
+// since, so an entry requested before since is never taken (one requested
+// within since's millisecond but after it may be refused).
+func (k tokenKey) acceptsEntry(t cachedToken) bool {
+	return k.since.IsZero() || (t.IssuedAtMs > 0 && !time.UnixMilli(t.IssuedAtMs).Before(k.since))
 }
 
 // newCachedToken is the cache entry of a token response received now.
@@ -174,13 +204,14 @@ func (c *LogtoClient) accessToken(ctx context.Context, key tokenKey) (cachedToke
 	return c.refresh(ctx, key)
 }
 
-// cachedFresh returns the session's cached token for key if it is fresh.
+// cachedFresh returns the session's cached token for key if it is fresh
+// (and, for a forced refresh, obtained after the call began).
 func (c *LogtoClient) cachedFresh(ctx context.Context, key tokenKey) (cachedToken, bool, error) {
 	d, err := c.tokens(ctx)
 	if err != nil {
 		return cachedToken{}, false, err
 	}
-	if t, ok := d.entries[key.String()]; ok && c.core.fresh(t, c.core.set.now()) {
+	if t, ok := d.entries[key.String()]; ok && c.core.fresh(t, c.core.set.now()) && key.acceptsEntry(t) {
 		return t, true, nil
 	}
 	return cachedToken{}, false, nil
@@ -291,6 +322,9 @@ func (c *LogtoClient) holds(ctx context.Context, key tokenKey, res *refreshResul
 			return false
 		}
 	}
+	if res.cleared.Load() {
+		return true // its access token is not cached
+	}
 	d, err := c.tokens(ctx)
 	return err == nil && d.entries[key.String()] == res.entry
 }
@@ -326,6 +360,9 @@ func (c *LogtoClient) storeRefresh(ctx context.Context, key tokenKey, res *refre
 				return storageErr("write", StorageKeyIDToken, err)
 			}
 		}
+	}
+	if res.cleared.Load() {
+		return nil // obtained before ClearAccessTokens: not cached
 	}
 	k := key.String()
 	d, err := c.tokens(ctx)

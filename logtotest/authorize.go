@@ -29,6 +29,7 @@ type authCode struct {
 	sid             string // the ID tokens' sid; empty unless the app requires the logout session
 	scopes          []string
 	resources       []string
+	resourceScopes  map[string][]string
 	authTime        time.Time
 	includeAuthTime bool
 	expiresAt       time.Time
@@ -174,8 +175,35 @@ func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request) {
 	var (
 		userID string
 		sess   *session // the session to sign in through, if it is userID's
+		fresh  bool     // the user has just authenticated
 	)
+	// A magic link: the token names the user, whatever the session or
+	// SetAutoLogin say. Logto's sign-in page verifies and consumes it
+	// (prompt=none shows no page, so the token is ignored there).
+	magic := req.magicLink() && !contains(req.prompts, "none")
 	switch {
+	case magic && (isAuthorize || !s.opts.loginPage):
+		// No page to show: the token is used at once.
+		var xe *experienceError
+		if userID, xe = s.oneTimeSignInLocked(req.experience.oneTimeToken, req.experience.loginHint); xe != nil {
+			s.mu.Unlock()
+			xe.write(w)
+			return
+		}
+		fresh = true
+		if isAuthorize {
+			sess = s.userSessionLocked(userID)
+		} else if cs := s.cookieSessionLocked(r); cs != nil && cs.userID == userID {
+			sess = cs
+		}
+	case magic:
+		// The page of the one-time token (the fake has no switch-account
+		// page: the browser's session, if another user's, is replaced).
+		uid, loc := s.startInteractionLocked(req, s.cookieSessionLocked(r))
+		s.mu.Unlock()
+		setInteractionCookie(w, uid)
+		http.Redirect(w, r, loc, http.StatusSeeOther)
+		return
 	case isAuthorize:
 		userID = forced
 		if userID == "" {
@@ -218,7 +246,7 @@ func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, r, invalidRequest("no user to sign in: call SetAutoLogin, pass a known login_hint, use Authorize or enable WithLoginPage"))
 		return
 	}
-	loc, sess, e := s.completeAuthLocked(req, userID, sess, false)
+	loc, sess, e := s.completeAuthLocked(req, userID, sess, fresh)
 	s.mu.Unlock()
 	if e != nil {
 		writeOAuthError(w, r, e)
@@ -277,6 +305,7 @@ func (s *Server) completeAuthLocked(req *authRequest, userID string, sess *sessi
 	if u.Suspended {
 		return req.errorLocation(s.Issuer(), accessDenied("user is suspended")), nil, nil
 	}
+	granted, resourceScopes := s.consentLocked(u, req.scopes, req.resources)
 	if sess != nil && sess.userID != userID {
 		sess = nil
 	}
@@ -298,8 +327,9 @@ func (s *Server) completeAuthLocked(req *authRequest, userID string, sess *sessi
 		userID:          userID,
 		sessionID:       sess.id,
 		sid:             sid,
-		scopes:          req.scopes,
+		scopes:          granted,
 		resources:       req.resources,
+		resourceScopes:  resourceScopes,
 		authTime:        sess.authTime,
 		includeAuthTime: req.authTime,
 		expiresAt:       now.Add(codeTTL),

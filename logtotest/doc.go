@@ -50,6 +50,24 @@
 // /sign-in. An empty field is answered "Enter a username.", an unknown name
 // names it.
 //
+// # Magic links (one-time tokens)
+//
+// [Server.AddOneTimeToken] creates a one-time token for an email address,
+// as Logto's Management API does (POST /api/one-time-tokens); an
+// authorization request carrying it as one_time_token with the address as
+// login_hint signs the user with that email in, and creates the user when
+// there is none, as Logto's sign-in page does. With [WithLoginPage] the
+// browser lands on /sign-in?app_id=...&one_time_token=...&login_hint=...,
+// a page "Continue as <email>" that spends nothing when opened (a mail
+// scanner's prefetch); posting it verifies and consumes the token. Without
+// the page ([Server.Authorize], or a server without WithLoginPage) the
+// token is used at once, whatever [Server.SetAutoLogin] says. A token that
+// is unknown (404), for another email, expired, consumed or revoked (400)
+// is refused with Logto's code (one_time_token.token_not_found, ...): on
+// the page in its error paragraph (data-code), otherwise as a JSON body
+// {"code","message"} instead of a redirect. [Server.OneTimeTokenStatus]
+// and [Server.RevokeOneTimeToken] read and change a token's status.
+//
 // # Sessions and sign-out
 //
 // Like Logto, the fake keeps a sign-in session per browser, behind a
@@ -144,6 +162,18 @@
 // JWT for [ManagementAPIResource] with the scope all, which an M2M app
 // gets with ResourceScopes {ManagementAPIResource: {"all"}}; the resource
 // exists from the start, as in Logto.
+// As in Logto, the grant made at sign-in holds the requested OIDC scopes,
+// the requested API scopes the user has then, and every requested
+// organization scope; refresh tokens carry these. A refresh may narrow the
+// scope (the scope parameter) to some of them; any other is refused with
+// invalid_scope before the refresh token is spent. API tokens never carry
+// a scope their grant lacks, so a role given after sign-in adds API scopes
+// only after a new sign-in, while a removed role, and organization roles,
+// show at the next refresh.
+//
+// Introspection follows oidc-provider's default policy, which Logto keeps:
+// an app with a secret (an API server's machine-to-machine app, say) may
+// introspect the tokens of every app, a public app only its own.
 //
 // # Panics
 //
@@ -182,16 +212,13 @@
 //     sign-in lands on its fallback screen. After the page, the fake
 //     redirects to the app at once, without Logto's consent step and resume
 //     URL.
-//   - Consent. Every requested scope is granted at once (Logto's
-//     first-party apps auto-consent too); there is no consent_required
-//     error, even after a sign-out without logout=yes that only removed the
-//     app from the session.
-//   - Role changes. A token's API scopes come from the roles the user has
-//     when the token is issued. In Logto a grant's API scopes are fixed when
-//     the user signs in (the consent step records them in the grant, and
-//     the refresh grant filters by it), so a role given later shows in
-//     tokens only after a new sign-in. Tests that change roles mid-session
-//     see the new scopes at once here.
+//   - Consent. The scopes are granted at once (Logto's first-party apps
+//     auto-consent too); there is no consent_required error, even after a
+//     sign-out without logout=yes that only removed the app from the
+//     session. Device flow grants keep every requested scope, whatever the
+//     user's roles.
+//   - Magic links. The fake has no switch-account page: a one-time token
+//     for another user than the browser's session signs that user in.
 //   - Logout page without a session. oidc-provider answers a browser that
 //     has no session with a different auto-submitted form (without the
 //     op.logoutForm id); the fake always renders op.logoutForm.

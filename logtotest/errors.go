@@ -116,13 +116,14 @@ func bearerChallenge(realm string, e *oauthError, tokenSent bool) string {
 // code. Logto uses the session.not_found phrase for descriptions that say a
 // session was not found.
 func logtoMessage(e *oauthError) string {
-	d := e.description
 	if sessionNotFound(e) {
 		return "Session not found. Please go back and sign in again."
 	}
 	switch e.code {
 	case "invalid_scope":
-		return "Invalid scope: " + d + "."
+		// Logto 1.42 sends this phrase as it is, the placeholder not
+		// filled in (seen on the real server).
+		return "Invalid scope: {{error_description}}."
 	case "insufficient_scope":
 		return "Token missing scope `" + e.scope + "`."
 	}

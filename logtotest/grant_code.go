@@ -55,6 +55,7 @@ func (s *Server) codeGrantLocked(app *App, form url.Values) (*issued, *oauthErro
 		includeAuthTime: c.includeAuthTime,
 		scopes:          c.scopes,
 		resources:       c.resources,
+		resourceScopes:  c.resourceScopes,
 		rtExpiry:        now.Add(s.opts.refreshTTL),
 	}
 	s.grants[g.id] = g
@@ -62,7 +63,7 @@ func (s *Server) codeGrantLocked(app *App, form url.Values) (*issued, *oauthErro
 
 	out := &issued{}
 	if resource != "" {
-		scopes := intersect(c.scopes, s.userResourceScopesLocked(u, resource, ""))
+		scopes := g.grantedFor(resource, intersect(c.scopes, s.userResourceScopesLocked(u, resource, "")))
 		ttl := s.resourceTTLLocked(resource)
 		out.atClaims = s.jwtAccessTokenClaimsLocked(u.ID, app.ID, resource, scopes, ttl)
 		out.expiresIn = int64(ttl.Seconds())

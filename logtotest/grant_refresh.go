@@ -87,7 +87,7 @@ func (s *Server) refreshGrantLocked(app *App, form url.Values) (*issued, *oauthE
 		out.expiresIn = int64(organizationTokenTTL.Seconds())
 		out.scope = joinScopes(scopes)
 	case resource != "":
-		scopes := intersect(effective, s.userResourceScopesLocked(u, resource, orgID))
+		scopes := g.grantedFor(resource, intersect(effective, s.userResourceScopesLocked(u, resource, orgID)))
 		ttl := s.resourceTTLLocked(resource)
 		out.atClaims = s.jwtAccessTokenClaimsLocked(u.ID, app.ID, resource, scopes, ttl)
 		if orgID != "" {

@@ -3,9 +3,12 @@ package logtotest
 import "net/http"
 
 // handleIntrospection is the token introspection endpoint (RFC 7662) for
-// opaque access tokens and refresh tokens of the calling client. As in
-// oidc-provider, only access tokens carry token_type, and tokens of a grant
-// issued with a sid (apps that require the logout session, see
+// opaque access tokens and refresh tokens. As with oidc-provider's default
+// policy, which Logto keeps, a confidential app (one with a secret, such
+// as the machine-to-machine app of an API server) may introspect the
+// tokens of every app, a public app only its own. As in oidc-provider,
+// only access tokens carry token_type, and tokens of a grant issued with a
+// sid (apps that require the logout session, see
 // App.BackchannelLogoutSessionRequired) carry it.
 func (s *Server) handleIntrospection(w http.ResponseWriter, r *http.Request) {
 	app, token, e := s.tokenRequest(w, r, "introspected via the introspection_endpoint")
@@ -15,7 +18,8 @@ func (s *Server) handleIntrospection(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := map[string]any{"active": false}
 	s.mu.Lock()
-	if at := s.liveAccessTokenLocked(token); at != nil && at.clientID == app.ID {
+	mayRead := func(clientID string) bool { return clientID == app.ID || !app.public() }
+	if at := s.liveAccessTokenLocked(token); at != nil && mayRead(at.clientID) {
 		resp = map[string]any{
 			"active":     true,
 			"sub":        at.userID,
@@ -29,7 +33,7 @@ func (s *Server) handleIntrospection(w http.ResponseWriter, r *http.Request) {
 		if g := s.grants[at.grantID]; g != nil && g.sid != "" {
 			resp["sid"] = g.sid
 		}
-	} else if rt, g := s.liveRefreshTokenLocked(token); rt != nil && rt.clientID == app.ID && s.reusableLocked(rt) {
+	} else if rt, g := s.liveRefreshTokenLocked(token); rt != nil && mayRead(rt.clientID) && s.reusableLocked(rt) {
 		resp = map[string]any{
 			"active":    true,
 			"sub":       g.userID,

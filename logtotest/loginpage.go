@@ -95,13 +95,15 @@ var signInPage = template.Must(template.New("sign-in").Parse(`<!DOCTYPE html>
 <p>to <strong>{{.App}}</strong> (logtotest fake Logto)</p>
 {{if .Note}}<p id="note">{{.Note}}</p>
 {{end}}{{if .Hint}}<p id="hint">{{.Hint}}</p>
-{{end}}{{if .Error}}<p id="error" role="alert">{{.Error}}</p>
+{{end}}{{if .Error}}<p id="error" role="alert"{{if .ErrorCode}} data-code="{{.ErrorCode}}"{{end}}>{{.Error}}</p>
 {{end}}<form id="sign-in-form" method="POST" action="/sign-in">
 <input type="hidden" name="uid" value="{{.UID}}">
 <input type="hidden" name="screen" value="{{.Screen}}">
-<label for="username">Username or user ID</label>
+{{if .Email}}<input type="hidden" name="one_time_token" value="yes">
+<p id="one-time-token">Continue as <strong>{{.Email}}</strong> with the one-time link.</p>
+{{else}}<label for="username">Username or user ID</label>
 <input type="text" name="username" id="username" value="{{.Username}}" autocomplete="username" autofocus>
-<button type="submit" id="submit">Continue</button>
+{{end}}<button type="submit" id="submit">Continue</button>
 </form>
 </body>
 </html>
@@ -109,6 +111,12 @@ var signInPage = template.Must(template.New("sign-in").Parse(`<!DOCTYPE html>
 
 type signInData struct {
 	Title, Note, Hint, Screen, App, UID, Username, Error string
+	// ErrorCode is the Experience API code of Error, if any.
+	ErrorCode string
+	// Email is set on the page of a one-time token: the address it is for.
+	Email string
+	// status is the page's HTTP status (0: 200).
+	status int
 }
 
 // renderSignIn writes the page of the screen route.
@@ -118,9 +126,12 @@ func (s *Server) renderSignIn(w http.ResponseWriter, route string, d signInData)
 	}
 	sc := screens[route]
 	d.Title, d.Note, d.Hint, d.Screen = sc.title, sc.note, s.opts.signInHint, route
+	if d.Email != "" {
+		d.Title, d.Note = "Sign in with a one-time link", ""
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(max(d.status, http.StatusOK))
 	_ = signInPage.Execute(w, d)
 }
 
@@ -135,8 +146,14 @@ func (s *Server) handleSignInPage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown or expired sign-in request", http.StatusBadRequest)
 		return
 	}
-	s.renderSignIn(w, strings.TrimPrefix(r.URL.Path, "/"),
-		signInData{App: in.req.clientID, UID: uid, Username: in.req.experience.loginHint})
+	d := signInData{App: in.req.clientID, UID: uid, Username: in.req.experience.loginHint}
+	if in.req.magicLink() {
+		// Like Logto's page, it acts on the token only when the user
+		// continues: opening the link (a mail scanner's prefetch) spends
+		// nothing.
+		d.Email = in.req.experience.loginHint
+	}
+	s.renderSignIn(w, strings.TrimPrefix(r.URL.Path, "/"), d)
 }
 
 // handleDirectSignIn answers /direct/<method>/<target>: the fake has no
@@ -171,6 +188,17 @@ func (s *Server) handleSignInSubmit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown or expired sign-in request", http.StatusBadRequest)
 		return
 	}
+	if in.req.magicLink() {
+		userID, xe := s.oneTimeSignInLocked(in.req.experience.oneTimeToken, in.req.experience.loginHint)
+		if xe != nil {
+			s.mu.Unlock()
+			s.renderSignIn(w, route, signInData{App: in.req.clientID, UID: uid, Email: in.req.experience.loginHint,
+				Error: xe.message, ErrorCode: xe.code, status: xe.status})
+			return
+		}
+		s.finishSignInLocked(w, r, uid, in, userID)
+		return
+	}
 	userID := s.findUserLocked(name)
 	if userID == "" {
 		s.mu.Unlock()
@@ -181,6 +209,12 @@ func (s *Server) handleSignInSubmit(w http.ResponseWriter, r *http.Request) {
 		s.renderSignIn(w, route, signInData{App: in.req.clientID, UID: uid, Username: name, Error: msg})
 		return
 	}
+	s.finishSignInLocked(w, r, uid, in, userID)
+}
+
+// finishSignInLocked ends interaction uid by signing userID in, unlocks
+// the server and redirects to the client.
+func (s *Server) finishSignInLocked(w http.ResponseWriter, r *http.Request, uid string, in *interaction, userID string) {
 	delete(s.interactions, uid)
 	loc, sess, e := s.completeAuthLocked(in.req, userID, s.sessions[in.sessionID], true)
 	s.mu.Unlock()

@@ -128,3 +128,60 @@ func TestUnrequestedResourceSpendsRotatingRefreshToken(t *testing.T) {
 		})
 	}
 }
+
+// TestGrantLimitsScopesAfterSignIn follows Logto 1.42's consent and
+// refresh grant (as observed on the real server): the grant made at sign-in
+// holds the requested API scopes the user had then and every requested
+// organization scope. The refresh token carries only those; asking for
+// another at refresh is invalid_scope, before the refresh token is spent;
+// tokens for the API never carry more, whatever roles the user gains
+// later, but lose a scope as soon as its role is gone, and get it back
+// with the role. Organization scopes follow the user's organization roles
+// at every refresh.
+func TestGrantLimitsScopesAfterSignIn(t *testing.T) {
+	srv := newFixture(t, logtotest.WithRefreshTokenReuseInterval(0))
+	srv.AddRole("writer", apiA, "write")
+	p := url.Values{"resource": {apiA, "urn:logto:resource:organizations"}}
+	// Bob has no role and no organization; Alice reads through "reader".
+	bob := signInSPA(t, srv, "u-bob", "openid offline_access urn:logto:scope:organizations read write read:org", p)
+	alice := signIn(t, srv, "u-alice", "openid offline_access urn:logto:scope:organizations read write read:org", p)
+	introspectScope := func(rt string) any {
+		_, got := postForm(t, srv, "/oidc/token/introspection", url.Values{"token": {rt}}, webID, webSecret)
+		return got["scope"]
+	}
+	assert.Equal(t, "openid offline_access urn:logto:scope:organizations read:org", introspectScope(str(bob["refresh_token"])))
+	assert.Equal(t, "openid offline_access urn:logto:scope:organizations read write read:org", introspectScope(str(alice["refresh_token"])),
+		"write comes from Alice's organization role")
+
+	// Bob gains both API roles and organization 1 after signing in.
+	srv.UpdateUser("u-bob", func(u *logtotest.User) {
+		u.Roles = []string{"reader", "writer"}
+		u.Organizations = []logtotest.Membership{{OrganizationID: "org1", Roles: []string{"member"}}}
+	})
+	rt := str(bob["refresh_token"])
+	status, refused := refresh(t, srv, true, rt, url.Values{"resource": {apiA}, "scope": {"read write"}})
+	require.Equal(t, http.StatusBadRequest, status, refused)
+	assert.Equal(t, map[string]any{"error": "invalid_scope", "error_description": "refresh token missing requested scopes",
+		"scope": "read write", "code": "oidc.invalid_scope", "message": "Invalid scope: {{error_description}}."}, refused)
+	assert.True(t, srv.RefreshTokenActive(rt), "refused before the refresh token is spent")
+	status, body := refresh(t, srv, true, rt, url.Values{"resource": {apiA}})
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Equal(t, "", body["scope"], "API scopes the grant lacks are not added by new roles")
+	status, body = refresh(t, srv, true, str(body["refresh_token"]), url.Values{"organization_id": {"org1"}})
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Equal(t, "read:org", body["scope"], "organization scopes follow the roles")
+
+	// Alice loses her global role, then gets it back.
+	rt = str(alice["refresh_token"])
+	srv.UpdateUser("u-alice", func(u *logtotest.User) { u.Roles = nil })
+	status, body = refresh(t, srv, false, rt, url.Values{"resource": {apiA}, "scope": {"read write"}})
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Equal(t, "write", body["scope"], "a removed role shows at the next refresh")
+	srv.UpdateUser("u-alice", func(u *logtotest.User) { u.Roles = []string{"reader"} })
+	status, body = refresh(t, srv, false, rt, url.Values{"resource": {apiA}, "scope": {"read"}})
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Equal(t, "read", body["scope"], "narrowed, and back with the role")
+	_, claims := verifyJWT(t, srv, str(body["access_token"]))
+	assert.Equal(t, "read", claims["scope"])
+	assert.NotContains(t, body, "id_token", "no openid in the narrowed scope: no ID token")
+}

@@ -29,6 +29,50 @@ func (s *Server) userResourceScopesLocked(u *User, resource, orgID string) []str
 	return out
 }
 
+// consentLocked is what Logto's consent grants a sign-in of u that
+// requested scopes for resources: per resource, the requested scopes the
+// resource offers the user now (the user's roles for an API resource,
+// every organization scope for the organizations resource), and in all
+// the requested OIDC scopes and the scopes granted for some resource.
+// Refresh tokens carry the latter, and a scope outside them cannot be
+// asked for at refresh (invalid_scope); tokens for a resource never
+// carry more than its granted scopes, so a role the user gains after
+// signing in adds to them only the scopes that were granted then.
+func (s *Server) consentLocked(u *User, scopes, resources []string) ([]string, map[string][]string) {
+	per := make(map[string][]string, len(resources))
+	for _, r := range resources {
+		var offered []string
+		if r == organizationsResource {
+			for _, role := range s.orgRoles {
+				offered = appendUnique(offered, role.scopes...)
+			}
+		} else {
+			offered = s.userResourceScopesLocked(u, r, "")
+		}
+		per[r] = intersect(scopes, offered)
+	}
+	granted := make([]string, 0, len(scopes))
+	for _, sc := range scopes {
+		ok := contains(oidcScopes, sc)
+		for _, r := range resources {
+			ok = ok || contains(per[r], sc)
+		}
+		if ok {
+			granted = append(granted, sc)
+		}
+	}
+	return granted, per
+}
+
+// grantedFor limits scopes of a token for resource to what g granted for
+// it at sign-in.
+func (g *grant) grantedFor(resource string, scopes []string) []string {
+	if g.resourceScopes == nil {
+		return scopes
+	}
+	return intersect(scopes, g.resourceScopes[resource])
+}
+
 // orgScopesLocked returns the organization scopes of organization roles.
 func (s *Server) orgScopesLocked(roles []string) []string {
 	var out []string

@@ -45,6 +45,7 @@ type Server struct {
 	sessionSeq    uint64
 	interactions  map[string]*interaction
 	logouts       map[string]*logoutRequest // by xsrf
+	oneTimeTokens map[string]*oneTimeLink   // by token value; made on first use
 	device        deviceState
 	mgmt          managementState // Management API objects
 

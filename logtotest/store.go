@@ -17,6 +17,10 @@ type grant struct {
 	resources       []string // requested at /auth
 	rtExpiry        time.Time
 	revoked         bool
+	// resourceScopes are the scopes granted at /auth per resource: the
+	// most a token for the resource may carry, whatever roles the user
+	// gains later. nil (grants made without a consent) means no limit.
+	resourceScopes map[string][]string
 }
 
 // refreshToken is an opaque refresh token.

@@ -166,7 +166,15 @@ func TestIntrospection(t *testing.T) {
 	assert.Equal(t, map[string]any{"active": false}, got)
 
 	_, got = postForm(t, srv, "/oidc/token/introspection", url.Values{"token": {str(body["access_token"])}, "client_id": {spaID}}, "", "")
-	assert.Equal(t, map[string]any{"active": false}, got, "another client's token")
+	assert.Equal(t, map[string]any{"active": false}, got, "a public client reads only its own tokens")
+
+	// A confidential client, such as an API server's machine-to-machine
+	// app, reads every app's tokens (oidc-provider's default policy).
+	_, got = postForm(t, srv, "/oidc/token/introspection", url.Values{"token": {str(body["access_token"])}}, m2mID, m2mSecret)
+	assert.Equal(t, map[string]any{
+		"active": true, "sub": "u-alice", "client_id": webID, "scope": "openid offline_access profile",
+		"exp": float64(now + 3600), "iat": float64(now), "iss": srv.Issuer(), "token_type": "Bearer",
+	}, got, "another app's token, read by a confidential app")
 
 	_, jwt := refresh(t, srv, false, str(body["refresh_token"]), url.Values{"resource": {apiA}})
 	status, got = postForm(t, srv, "/oidc/token/introspection", url.Values{"token": {str(jwt["access_token"])}}, webID, webSecret)
