@@ -106,11 +106,13 @@ func parseDeviceAuthorization(a answer, at time.Time, allowHTTP bool) (*DeviceAu
 	case dr.ExpiresIn <= 0 || dr.ExpiresIn > maxDeviceLifetime:
 		return nil, fmt.Errorf("%w: device authorization response has no valid expires_in", ErrInvalidResponse)
 	}
-	// An interval beyond the code's lifetime means no poll before expiry.
-	interval := time.Duration(min(dr.Interval, dr.ExpiresIn)) * time.Second
-	if interval <= 0 {
-		interval = DefaultDeviceInterval
+	seconds := dr.Interval
+	if seconds <= 0 {
+		seconds = expiresIn(DefaultDeviceInterval / time.Second)
 	}
+	// An interval beyond the code's lifetime, given or defaulted, would
+	// mean no poll before expiry. Clamped in seconds: no overflow.
+	interval := time.Duration(min(seconds, dr.ExpiresIn)) * time.Second
 	return &DeviceAuthorization{
 		DeviceCode:              dr.DeviceCode,
 		UserCode:                dr.UserCode,

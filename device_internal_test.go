@@ -159,6 +159,8 @@ func TestStartDeviceSignInAnswers(t *testing.T) {
 			wantInterval: 5 * time.Second, wantExpires: 600 * time.Second, wantComplete: fuzzEndpoint + "/device?user_code=WDJB-MJHT"},
 		{name: "interval beyond the lifetime is cut to it", status: 200, body: valid(func(m map[string]any) { m["interval"] = 1e12 }),
 			wantInterval: 600 * time.Second, wantExpires: 600 * time.Second, wantComplete: fuzzEndpoint + "/device?user_code=WDJB-MJHT"},
+		{name: "default interval beyond a short lifetime is cut to it", status: 200, body: valid(func(m map[string]any) { m["expires_in"] = 1 }),
+			wantInterval: time.Second, wantExpires: time.Second, wantComplete: fuzzEndpoint + "/device?user_code=WDJB-MJHT"},
 		{name: "no verification_uri_complete", status: 200, body: valid(func(m map[string]any) { delete(m, "verification_uri_complete") }),
 			wantInterval: 5 * time.Second, wantExpires: 600 * time.Second},
 		{name: "no device_code", status: 200, body: valid(func(m map[string]any) { delete(m, "device_code") }), wantErr: ErrInvalidResponse},
@@ -413,6 +415,7 @@ func FuzzDeviceAuthorization(f *testing.F) {
 	f.Add(400, []byte(`{"error":"invalid_request"}`))
 	f.Add(200, []byte(`{"device_code":"d","user_code":"u","verification_uri":"https://logto.test/device","expires_in":5,"interval":9007199254740993}`))
 	f.Add(200, []byte(`null`))
+	f.Add(200, []byte(`{"device_code":"0","user_code":"0","verification_uri":"https://logto.test/device","expires_in":1}`))
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
 		if status < 100 || status > 999 {
 			status = 200
