@@ -11,8 +11,14 @@ import (
 // Claims are the claims of a verified access token.
 type Claims struct {
 	logto.AccessTokenClaims
-	raw json.RawMessage
+	raw          json.RawMessage
+	introspected bool
 }
+
+// Introspected reports whether the token was opaque and its claims are
+// those of Logto's introspection answer (see Config.Introspection), not
+// of a JWT verified locally. Claims(v) then decodes the answer.
+func (c *Claims) Introspected() bool { return c.introspected }
 
 // Claims decodes the token's whole payload into v, for custom claims (for
 // example those a Logto JWT customizer adds).

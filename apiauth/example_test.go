@@ -1,11 +1,13 @@
 package apiauth_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 
+	"github.com/gologto/logto"
 	"github.com/gologto/logto/apiauth"
 	"github.com/gologto/logto/logtotest"
 )
@@ -60,4 +62,47 @@ func Example() {
 	// 403 Bearer realm="https://api.example.com", error="insufficient_scope", error_description="the token lacks a required scope", scope="read:data" {"error":"insufficient_scope","error_description":"the token lacks a required scope","scope":"read:data"}
 	//
 	// 401 Bearer realm="https://api.example.com" {"error":"unauthorized","error_description":"a bearer token is required"}
+}
+
+// ExampleIntrospection accepts the opaque token a web app holds for its
+// user (the token of no API resource), checked at Logto's introspection
+// endpoint with the API's machine-to-machine credentials.
+func ExampleIntrospection() {
+	srv, _ := logtotest.Start() // your Logto tenant in production
+	defer srv.Close()
+	srv.AddApp(logtotest.App{ID: "web", Secret: "web-secret", RedirectURIs: []string{"https://app.example/callback"}})
+	srv.AddApp(logtotest.App{ID: "api-m2m", Secret: "m2m-secret", Type: logtotest.AppMachineToMachine})
+	srv.AddUser(logtotest.User{ID: "user-1"})
+
+	// The web app signs its user in and holds an opaque access token.
+	ctx := context.Background()
+	web, _ := logto.NewLogtoClient(logto.LogtoConfig{Endpoint: srv.URL(), AppId: "web", AppSecret: "web-secret"}, nil)
+	signInURL, _ := web.SignIn(ctx, logto.SignInOptions{RedirectURI: "https://app.example/callback"})
+	callback, _ := srv.Authorize(signInURL, "user-1")
+	if err := web.HandleCallback(ctx, callback); err != nil {
+		panic(err)
+	}
+	opaque, _ := web.GetAccessToken(ctx, "")
+
+	verifier, err := apiauth.NewVerifier(apiauth.Config{
+		Endpoint: srv.URL(),
+		Audience: "https://api.example.com",
+		Introspection: &apiauth.Introspection{
+			ClientID: "api-m2m", ClientSecret: "m2m-secret",
+			Clients: []string{"web"},
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	claims, err := verifier.Verify(ctx, opaque)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(claims.Subject, claims.ClientID, claims.Introspected())
+	_, err = verifier.Verify(ctx, "an-opaque-token-logto-never-issued")
+	fmt.Println(err)
+	// Output:
+	// user-1 web true
+	// apiauth: invalid_token: token is not active (unknown, expired or revoked)
 }

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/gologto/logto/internal/defaults"
 	"github.com/gologto/logto/internal/tenant"
@@ -61,14 +64,19 @@ type Config struct {
 	Realm string
 	// InsecureAllowHTTP allows a plain-http Endpoint that is not loopback.
 	InsecureAllowHTTP bool
+	// Introspection, when set, also accepts opaque access tokens, checked
+	// at Logto's introspection endpoint (see Introspection). Nil means
+	// only JWT access tokens are accepted.
+	Introspection *Introspection
 }
 
 // Verifier verifies Logto access tokens for one API. It is safe for
 // concurrent use; create one per API and share it.
 type Verifier struct {
-	cfg    Config
-	tenant *tenant.Tenant
-	cache  tokenCache
+	cfg      Config
+	tenant   *tenant.Tenant
+	cache    tokenCache
+	inflight singleflight.Group // introspection requests, by token hash
 }
 
 // NewVerifier checks cfg and returns a Verifier. It makes no request until
@@ -79,6 +87,14 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	}
 	if err := defaults.Verification(&cfg.Leeway, &cfg.JWKSRefreshCooldown, &cfg.JWKSMaxAge); err != nil {
 		return nil, fmt.Errorf("apiauth: %w", err)
+	}
+	if cfg.Introspection != nil {
+		in := *cfg.Introspection // the caller's struct is left as it was
+		in.Clients = slices.Clone(in.Clients)
+		if err := in.check(); err != nil {
+			return nil, fmt.Errorf("apiauth: %w", err)
+		}
+		cfg.Introspection = &in
 	}
 	cfg.CacheSize = defaults.Or(cfg.CacheSize, DefaultCacheSize)
 	cfg.Realm = defaults.Or(cfg.Realm, cfg.Audience)
@@ -162,13 +178,20 @@ func (v *Verifier) Verify(ctx context.Context, token string, reqs ...Requirement
 			keysUntil time.Time
 			err       error
 		)
-		if c, keysUntil, err = v.verify(ctx, token, now); err != nil {
-			return nil, err
+		if v.cfg.Introspection != nil && !isJWT(token) {
+			if c, keysUntil, err = v.introspect(ctx, token, key, now); err != nil {
+				return nil, err
+			}
+			v.cache.put(key, c, keysUntil, now)
+		} else {
+			if c, keysUntil, err = v.verify(ctx, token, now); err != nil {
+				return nil, err
+			}
+			// Reused until the token expires, or until the keys that
+			// verified it are past their maximum age: a key Logto removed
+			// must not keep verifying through the cache.
+			v.cache.put(key, c, earliest(c.Expiry.Time().Add(v.cfg.Leeway), keysUntil), now)
 		}
-		// Reused until the token expires, or until the keys that verified
-		// it are past their maximum age: a key Logto removed must not keep
-		// verifying through the cache.
-		v.cache.put(key, c, earliest(c.Expiry.Time().Add(v.cfg.Leeway), keysUntil), now)
 	}
 	for _, r := range reqs {
 		if e := r(c); e != nil {

@@ -25,9 +25,11 @@ type Metadata struct {
 	EndSessionEndpoint    string `json:"end_session_endpoint"`
 	RevocationEndpoint    string `json:"revocation_endpoint"`
 	// DeviceAuthorizationEndpoint is RFC 8628's endpoint (device flow).
-	DeviceAuthorizationEndpoint string   `json:"device_authorization_endpoint"`
-	IDTokenSigningAlgs          []string `json:"id_token_signing_alg_values_supported"`
-	IssParameterSupported       bool     `json:"authorization_response_iss_parameter_supported"`
+	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint"`
+	// IntrospectionEndpoint is RFC 7662's endpoint (opaque tokens).
+	IntrospectionEndpoint string   `json:"introspection_endpoint"`
+	IDTokenSigningAlgs    []string `json:"id_token_signing_alg_values_supported"`
+	IssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
 }
 
 // ErrDiscovery is wrapped by every error of Fetch.
@@ -70,6 +72,7 @@ func Fetch(ctx context.Context, client *http.Client, issuer string, maxBody int6
 		"end_session_endpoint":          m.EndSessionEndpoint,
 		"revocation_endpoint":           m.RevocationEndpoint,
 		"device_authorization_endpoint": m.DeviceAuthorizationEndpoint,
+		"introspection_endpoint":        m.IntrospectionEndpoint,
 	}
 	for _, name := range required {
 		if endpoints[name] == "" {

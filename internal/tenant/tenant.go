@@ -58,6 +58,7 @@ type Tenant struct {
 
 	mu       sync.Mutex
 	keys     *jwks.KeySet // nil until a discovery succeeded
+	meta     *oidcmeta.Metadata
 	inflight *discovery
 	failedAt time.Time // when the last discovery failed; zero after a success
 	lastErr  error
@@ -165,6 +166,7 @@ func (t *Tenant) keySet(ctx context.Context) (*jwks.KeySet, error) {
 
 		t.mu.Lock()
 		if err == nil {
+			t.meta = m
 			t.keys = jwks.New(jwks.Config{
 				URL: m.JWKSURI, Client: t.http, MaxBody: defaults.MaxResponseBytes,
 				Cooldown: t.cfg.Cooldown, MaxAge: t.cfg.MaxAge, Now: t.cfg.Now,
