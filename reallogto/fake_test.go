@@ -2,6 +2,7 @@ package reallogto
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -117,6 +118,18 @@ func (f *fakeTarget) newUser(t *testing.T, spec userSpec) user {
 	}
 	f.srv.AddUser(lu)
 	return u
+}
+
+func (f *fakeTarget) grantAPIScopes(t *testing.T, u user, scopes ...string) func() {
+	t.Helper()
+	role := f.next("role")
+	f.srv.AddRole(role, apiIndicator, scopes...)
+	f.srv.UpdateUser(u.ID, func(lu *logtotest.User) { lu.Roles = append(lu.Roles, role) })
+	return func() {
+		f.srv.UpdateUser(u.ID, func(lu *logtotest.User) {
+			lu.Roles = slices.DeleteFunc(lu.Roles, func(r string) bool { return r == role })
+		})
+	}
 }
 
 func (f *fakeTarget) newResource(t *testing.T, spec resourceSpec) string {

@@ -123,6 +123,18 @@ func (r *realTarget) newUser(t *testing.T, spec userSpec) user {
 	return u
 }
 
+func (r *realTarget) grantAPIScopes(t *testing.T, u user, scopes ...string) func() {
+	t.Helper()
+	var role map[string]any
+	r.m.call(t, http.MethodPost, "/roles", map[string]any{
+		"name": unique("go-sdk-role"), "description": "reallogto test role", "type": "User", "scopeIds": r.scopeIDs(t, scopes),
+	}, &role)
+	id := idOf(t, role)
+	r.m.cleanup(t, "/roles/"+id)
+	r.m.call(t, http.MethodPost, "/users/"+u.ID+"/roles", map[string]any{"roleIds": []string{id}}, nil)
+	return func() { r.m.call(t, http.MethodDelete, "/users/"+u.ID+"/roles/"+id, nil, nil) }
+}
+
 func (r *realTarget) newResource(t *testing.T, spec resourceSpec) string {
 	t.Helper()
 	name := unique("go-sdk-api")

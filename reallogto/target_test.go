@@ -29,6 +29,10 @@ type target interface {
 	// newResource creates an API resource and grants its scopes to the
 	// users through a new global role.
 	newResource(t *testing.T, spec resourceSpec) string
+	// grantAPIScopes gives an existing user scopes of the fixture API
+	// through a new global role, as an administrator would, and returns
+	// what takes that role away from the user again.
+	grantAPIScopes(t *testing.T, u user, scopes ...string) (revoke func())
 	// newOrganization creates an organization; members join with the
 	// fixture member role.
 	newOrganization(t *testing.T, members ...user) string
