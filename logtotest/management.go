@@ -362,6 +362,9 @@ func (s *Server) handleCreateOneTimeToken(_ *http.Request, body map[string]any, 
 		createdAt: now.Truncate(time.Millisecond), expiresAt: now.Add(ttl).Truncate(time.Millisecond),
 	}
 	s.mgmt.oneTimeTokens[t.id] = t
+	// The token signs its user in from a magic link like one made with
+	// AddOneTimeToken, and is consumed there.
+	s.addOneTimeTokenLocked(t.email, t.token, t.expiresAt)
 	tokenContext := map[string]any{}
 	if jit != nil {
 		tokenContext["jitOrganizationIds"] = jit

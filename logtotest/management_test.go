@@ -161,6 +161,8 @@ func TestManagementRoutes(t *testing.T) {
 		assert.Equal(t, "active", ott["status"])
 		assert.Equal(t, nowMs+60000, ott["expiresAt"])
 		assert.Regexp(t, `^[0-9A-Za-z]{32}$`, ott["token"])
+		// It is a magic link's token like one made with AddOneTimeToken.
+		assert.Equal(t, logtotest.OneTimeTokenActive, srv.OneTimeTokenStatus(ott["token"].(string)))
 
 		status, body = call(http.MethodPost, "/api/one-time-tokens", map[string]any{"email": "new@example.com"})
 		require.Equal(t, 201, status, body)
