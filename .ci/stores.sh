@@ -4,7 +4,15 @@
 # starts a private Redis and PostgreSQL cluster on free loopback ports under
 # a temporary directory, runs go vet, staticcheck and go test -race in each
 # module, a short soak run, and stops both servers whatever the outcome.
+#
+# `bash .ci/stores.sh full` (not run by CI: about 5 minutes on a quiet
+# 2-core machine) runs instead the protected-request benchmarks of every
+# store (logtohttp's memory store and cookie sessions beside Redis and
+# PostgreSQL) and the full soak with its defaults: the figures README's
+# "Running several instances" records.
 set -euo pipefail
+mode="${1:-ci}"
+case "$mode" in ci | full) ;; *) echo "usage: $0 [full]" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.."
 export CI="${CI:-true}"
 
@@ -65,6 +73,17 @@ staticcheck_bin="$(go env GOBIN)"
 staticcheck_bin="${staticcheck_bin:-$(go env GOPATH)/bin}/staticcheck"
 if ! "$staticcheck_bin" -version 2>/dev/null | grep -qF "($staticcheck_version)"; then
   GOFLAGS= go install "honnef.co/go/tools/cmd/staticcheck@v$staticcheck_version"
+fi
+
+if [ "$mode" = full ]; then
+  echo "== protected request with each store (go test -bench)"
+  (go test -run '^$' -bench SharedStoreProtectedRequest -benchmem -count 5 ./logtohttp/)
+  for m in stores/redisstore stores/pgstore; do
+    (cd "$m" && go test -run '^$' -bench ProtectedRequest -benchmem -count 5 .)
+  done
+  echo "== soak (full): the tool's defaults"
+  (cd stores/soak && go build -o "$tmp/soak" . && "$tmp/soak" -pg-dsn "$PGSTORE_TEST_DSN")
+  exit 0
 fi
 
 for m in stores/redisstore stores/pgstore stores/soak; do
