@@ -67,7 +67,7 @@ func (r *report) perExpiry() float64 {
 func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "== %s: %d sessions, 3 instances, tokens expiring together every %v, run %v (sign-ins %v)\n",
 		r.store, r.sessions, r.ttl, r.elapsed.Round(time.Second), r.signInTime.Round(time.Millisecond))
-	fmt.Fprintf(w, "first expiry's refreshes done at %v; instance killed at %v (a new one 3 s later)", r.wave1Done.Round(100*time.Millisecond), r.killedAt.Round(100*time.Millisecond))
+	fmt.Fprintf(w, "first expiry's refreshes stored at %v; instance killed at %v (a new one 3 s later)", r.wave1Done.Round(100*time.Millisecond), r.killedAt.Round(100*time.Millisecond))
 	if r.storeRestartAt > 0 {
 		fmt.Fprintf(w, "; Redis restarted at %v, down %v", r.storeRestartAt.Round(100*time.Millisecond), r.storeDowntime.Round(time.Millisecond))
 	}

@@ -139,6 +139,10 @@ func soak(ctx context.Context, c config, storeName string, signInPar int) (*repo
 	if r.signInTime > c.ttl*4/5 {
 		return nil, fmt.Errorf("the sign-ins took %v, too close to -ttl %v: raise -ttl", r.signInTime.Round(time.Millisecond), c.ttl)
 	}
+	signedIn, err := storedRefreshTokens(ctx, store, sessions)
+	if err != nil {
+		return nil, err
+	}
 	stopClock := followWallClock(idp)
 	defer stopClock()
 
@@ -151,10 +155,17 @@ func soak(ctx context.Context, c config, storeName string, signInPar int) (*repo
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		// Once every session refreshed at the first expiry (no refresh
-		// in flight), and before the second.
+		// Once every session's refresh at the first expiry is stored (no
+		// refresh in flight, none answered and not yet written: a crash
+		// there loses the rotated token with the process), and before
+		// the second expiry.
 		sleepUntil(ctx, t0.Add(c.ttl))
-		for distinctSpent(idp) < c.sessions && time.Now().Before(t0.Add(c.ttl*7/4)) && ctx.Err() == nil {
+		for time.Now().Before(t0.Add(c.ttl*7/4)) && ctx.Err() == nil {
+			if distinctSpent(idp) >= c.sessions {
+				if now, err := storedRefreshTokens(ctx, store, sessions); err == nil && allChanged(signedIn, now) {
+					break
+				}
+			}
 			time.Sleep(100 * time.Millisecond)
 		}
 		r.wave1Done = time.Since(t0)
@@ -269,6 +280,32 @@ func soak(ctx context.Context, c config, storeName string, signInPar int) (*repo
 	}
 	r.p50, r.p99 = lat.percentile(0.50), lat.percentile(0.99)
 	return r, nil
+}
+
+// storedRefreshTokens reads each session's refresh token from the store.
+func storedRefreshTokens(ctx context.Context, store logtohttp.SessionStore, sessions []*session) ([]string, error) {
+	out := make([]string, len(sessions))
+	for i, s := range sessions {
+		rec, found, err := store.Get(ctx, storeID(s.cookie))
+		if err != nil {
+			return nil, fmt.Errorf("reading session %d: %w", i, err)
+		}
+		if found {
+			out[i] = rec.Values[logto.StorageKeyRefreshToken]
+		}
+	}
+	return out, nil
+}
+
+// allChanged reports whether every session's stored refresh token differs
+// from the one it had before (its refresh is stored).
+func allChanged(before, now []string) bool {
+	for i := range before {
+		if now[i] == before[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // distinctSpent counts the refresh tokens spent so far.
