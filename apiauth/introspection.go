@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gologto/logto"
-	"github.com/gologto/logto/internal/timecheck"
 )
 
 // DefaultIntrospectionCacheAge is the default of
@@ -141,12 +140,6 @@ func (v *Verifier) checkIntrospection(body []byte, now time.Time) (*Claims, erro
 		return nil, invalid("token is meant for another audience", nil)
 	case len(c.Audience) == 0 && !slices.Contains(v.cfg.Introspection.Clients, c.ClientID):
 		return nil, invalid("token was issued to an app this API does not accept", nil)
-	case c.Subject == "":
-		return nil, invalid("sub is missing", nil)
 	}
-	times := timecheck.Claims{Expiry: int64(c.Expiry), IssuedAt: int64(c.IssuedAt), NotBefore: int64(c.NotBefore)}
-	if e := timecheck.Check(times, now, timecheck.Rules{Leeway: v.cfg.Leeway, Required: timecheck.Exp}); e != nil {
-		return nil, invalid(e.Summary(), e)
-	}
-	return c, nil
+	return v.checkSubjectAndTimes(c, now)
 }

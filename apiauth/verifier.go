@@ -238,7 +238,15 @@ func (v *Verifier) checkClaims(payload []byte, now time.Time) (*Claims, error) {
 		return nil, invalid("token issued by another issuer", nil)
 	case !v.audienceOK(c):
 		return nil, invalid("token is meant for another audience", nil)
-	case c.Subject == "":
+	}
+	return v.checkSubjectAndTimes(c, now)
+}
+
+// checkSubjectAndTimes is what every accepted token passes, read from a JWT
+// or from an introspection answer: a subject, an expiry ahead, and iat and
+// nbf not in the future (with the leeway).
+func (v *Verifier) checkSubjectAndTimes(c *Claims, now time.Time) (*Claims, error) {
+	if c.Subject == "" {
 		return nil, invalid("sub is missing", nil)
 	}
 	times := timecheck.Claims{Expiry: int64(c.Expiry), IssuedAt: int64(c.IssuedAt), NotBefore: int64(c.NotBefore)}

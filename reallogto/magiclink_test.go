@@ -62,15 +62,7 @@ func (r *realTarget) magicLinkSignIn(t *testing.T, b *browser, authURL string) (
 			t.Logf("one-time token refused: %s", p)
 			return "", v.Code
 		}
-		p = b.sendJSON(http.MethodPost, e+"/identification", map[string]any{"verificationId": v.VerificationID})
-		require.Equal(t, http.StatusNoContent, p.status, "identification: %s", p)
-		p = b.sendJSON(http.MethodPost, e+"/submit", nil)
-		require.Equal(t, http.StatusOK, p.status, "submit: %s", p)
-		var s struct {
-			RedirectTo string `json:"redirectTo"`
-		}
-		require.NoError(t, json.Unmarshal(p.body, &s))
-		loc = s.RedirectTo
+		loc = identifyAndSubmit(t, b, e, v.VerificationID)
 	}
 	t.Fatalf("magic-link sign-in did not reach the app after 12 redirects (last %s)", loc)
 	return "", ""

@@ -246,7 +246,15 @@ func (r *realTarget) experienceSignIn(t *testing.T, b *browser, u user) string {
 		VerificationID string `json:"verificationId"`
 	}
 	require.NoError(t, json.Unmarshal(p.body, &v))
-	p = b.sendJSON(http.MethodPost, e+"/identification", map[string]any{"verificationId": v.VerificationID})
+	return identifyAndSubmit(t, b, e, v.VerificationID)
+}
+
+// identifyAndSubmit ends an Experience API interaction at e whose user was
+// verified as verificationID, and returns where Logto sends the browser
+// next.
+func identifyAndSubmit(t *testing.T, b *browser, e, verificationID string) string {
+	t.Helper()
+	p := b.sendJSON(http.MethodPost, e+"/identification", map[string]any{"verificationId": verificationID})
 	require.Equal(t, http.StatusNoContent, p.status, "identification: %s", p)
 	p = b.sendJSON(http.MethodPost, e+"/submit", nil)
 	require.Equal(t, http.StatusOK, p.status, "submit: %s", p)

@@ -26,10 +26,7 @@ func scopeOf(t *testing.T, tok string) string {
 // confidential and a public (rotating) client.
 func TestForcedRefreshAfterRoleChange(t *testing.T) {
 	forTargets(t, func(t *testing.T, tg target) {
-		for _, a := range []struct {
-			name string
-			app  app
-		}{{"web", tg.webApp()}, {"native", tg.nativeApp()}} {
+		for _, a := range webAndNative(tg) {
 			t.Run(a.name, func(t *testing.T) {
 				ctx := context.Background()
 				u := tg.newUser(t, userSpec{APIScopes: []string{readData}})
@@ -89,10 +86,7 @@ func TestForcedRefreshAfterRoleChange(t *testing.T) {
 // ErrScopeNotGranted and the session goes on.
 func TestNarrowedScope(t *testing.T) {
 	forTargets(t, func(t *testing.T, tg target) {
-		for _, a := range []struct {
-			name string
-			app  app
-		}{{"web", tg.webApp()}, {"native", tg.nativeApp()}} {
+		for _, a := range webAndNative(tg) {
 			t.Run(a.name, func(t *testing.T) {
 				ctx := context.Background()
 				u := tg.newUser(t, userSpec{APIScopes: []string{readData, writeData}})
@@ -127,4 +121,15 @@ func TestNarrowedScope(t *testing.T) {
 			})
 		}
 	})
+}
+
+// namedApp is an app of a target with the subtest name it runs under.
+type namedApp struct {
+	name string
+	app  app
+}
+
+// webAndNative are a target's confidential and public (rotating) apps.
+func webAndNative(tg target) []namedApp {
+	return []namedApp{{"web", tg.webApp()}, {"native", tg.nativeApp()}}
 }
