@@ -24,12 +24,21 @@ func ExampleLogtoClient_GetAccessTokenWith() {
 	srv.AddRole("writer", "https://api.example.com", "write:data")
 	srv.UpdateUser("u1", func(u *logtotest.User) { u.Roles = append(u.Roles, "writer") })
 
-	client, _ := logto.NewLogtoClient(logto.LogtoConfig{
+	client, err := logto.NewLogtoClient(logto.LogtoConfig{
 		Endpoint: srv.URL(), AppId: "my-app", AppSecret: "my-secret",
 		Scopes: []string{"read:data", "write:data"}, Resources: []string{"https://api.example.com"},
 	}, nil)
-	signInURL, _ := client.SignIn(ctx, logto.SignInOptions{RedirectURI: "https://app.example/callback"})
-	callbackURL, _ := srv.Authorize(signInURL, "u1")
+	if err != nil {
+		panic(err)
+	}
+	signInURL, err := client.SignIn(ctx, logto.SignInOptions{RedirectURI: "https://app.example/callback"})
+	if err != nil {
+		panic(err)
+	}
+	callbackURL, err := srv.Authorize(signInURL, "u1")
+	if err != nil {
+		panic(err)
+	}
 	if err := client.HandleCallback(ctx, callbackURL); err != nil {
 		panic(err)
 	}

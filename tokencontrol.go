@@ -35,9 +35,9 @@ type AccessTokenRequest struct {
 	// refresh request sent after the call began, so it carries the user's
 	// roles and organization memberships as Logto sees them now (Logto
 	// reads them again at every refresh), within the scopes the user
-	// consented to at sign-in: a role taken away drops its scopes, a
-	// scope the user did not have at sign-in appears only after a new
-	// sign-in (both checked against the real server). The new token replaces the
+	// consented to at sign-in: a role taken away drops its scopes, a scope
+	// the user did not have at sign-in appears only after a new sign-in
+	// (both checked against the real server). The new token replaces the
 	// cached one. Callers asking at the same time still share one request,
 	// as long as it was sent after each of them began.
 	ForceRefresh bool

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -30,25 +29,12 @@ type magicLinkTarget interface {
 // on through consent to the app.
 func (r *realTarget) magicLinkSignIn(t *testing.T, b *browser, authURL string) (string, string) {
 	t.Helper()
-	p := b.get(authURL)
-	require.Equal(t, http.StatusSeeOther, p.status, "authorization request: %s", p)
-	loc := p.location
-	for hops := 0; hops < 12; hops++ {
-		if !sameOrigin(loc, r.f.Endpoint) {
-			return loc, ""
-		}
-		lu, err := url.Parse(loc)
-		require.NoError(t, err)
-		if strings.HasPrefix(lu.Path, "/oidc/") || lu.Path == "/consent" {
-			p = b.get(loc)
-			require.Contains(t, []int{http.StatusFound, http.StatusSeeOther}, p.status, "%s", p)
-			loc = p.location
-			continue
-		}
+	code := ""
+	redirect := r.walkAuthorization(t, b, authURL, func(lu *url.URL) string {
 		q := lu.Query()
-		require.NotEmpty(t, q.Get("one_time_token"), "the sign-in page gets the token: %s", loc)
+		require.NotEmpty(t, q.Get("one_time_token"), "the sign-in page gets the token: %s", lu)
 		e := r.f.Endpoint + "/api/experience"
-		p = b.sendJSON(http.MethodPut, e, map[string]any{"interactionEvent": "SignIn"})
+		p := b.sendJSON(http.MethodPut, e, map[string]any{"interactionEvent": "SignIn"})
 		require.Equal(t, http.StatusNoContent, p.status, "PUT /api/experience: %s", p)
 		p = b.sendJSON(http.MethodPost, e+"/verification/one-time-token/verify", map[string]any{
 			"identifier": map[string]any{"type": "email", "value": q.Get("login_hint")}, "token": q.Get("one_time_token"),
@@ -60,12 +46,13 @@ func (r *realTarget) magicLinkSignIn(t *testing.T, b *browser, authURL string) (
 		require.NoError(t, json.Unmarshal(p.body, &v), "%s", p)
 		if p.status != http.StatusOK {
 			t.Logf("one-time token refused: %s", p)
-			return "", v.Code
+			code = v.Code
+			require.NotEmpty(t, code, "a refusal names its code: %s", p)
+			return ""
 		}
-		loc = identifyAndSubmit(t, b, e, v.VerificationID)
-	}
-	t.Fatalf("magic-link sign-in did not reach the app after 12 redirects (last %s)", loc)
-	return "", ""
+		return identifyAndSubmit(t, b, e, v.VerificationID)
+	})
+	return redirect, code
 }
 
 var errorCodeRe = regexp.MustCompile(`data-code="([^"]+)"`)

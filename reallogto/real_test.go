@@ -209,6 +209,16 @@ func (r *realTarget) newApp(t *testing.T, spec appSpec) app {
 // automatic for first-party apps.
 func (r *realTarget) signIn(t *testing.T, b *browser, authURL string, u user) string {
 	t.Helper()
+	return r.walkAuthorization(t, b, authURL, func(*url.URL) string { return r.experienceSignIn(t, b, u) })
+}
+
+// walkAuthorization follows an authorization request on the real server:
+// its OIDC redirects and consent are followed, and a page of the sign-in
+// experience (/sign-in, /register, /direct/…) is answered by page, which
+// returns where the browser goes next, or "" to stop there. It returns the
+// first location outside Logto, or "" when page stopped.
+func (r *realTarget) walkAuthorization(t *testing.T, b *browser, authURL string, page func(*url.URL) string) string {
+	t.Helper()
 	p := b.get(authURL)
 	require.Equal(t, http.StatusSeeOther, p.status, "authorization request: %s", p)
 	loc := p.location
@@ -223,8 +233,10 @@ func (r *realTarget) signIn(t *testing.T, b *browser, authURL string, u user) st
 			p = b.get(loc)
 			require.Contains(t, []int{http.StatusFound, http.StatusSeeOther}, p.status, "%s", p)
 			loc = p.location
-		default: // a page of the sign-in experience: /sign-in, /register, /direct/…
-			loc = r.experienceSignIn(t, b, u)
+		default:
+			if loc = page(lu); loc == "" {
+				return ""
+			}
 		}
 	}
 	t.Fatalf("sign-in did not reach the app after 12 redirects (last %s)", loc)
