@@ -130,6 +130,18 @@ func BenchmarkRefreshBurst(b *testing.B) {
 			h := newHandRefresher(b, srv, rt, token.resource)
 			rounds(b, func() { srv.Advance(benchTTL); h.expire() }, func() error { return burst(h.token) })
 		})
+		b.Run("token="+token.name+"/impl=paired", func(b *testing.B) {
+			srv := benchProvider(b)
+			c, _ := sdkSession(b, srv, benchKeyAge)
+			hsrv := benchProvider(b)
+			_, rt := sdkSession(b, hsrv)
+			h := newHandRefresher(b, hsrv, rt, token.resource)
+			pairedRounds(b,
+				pairedSide{func() { srv.Advance(benchTTL) }, func() error {
+					return burst(func(ctx context.Context) (string, error) { return c.GetAccessToken(ctx, token.resource) })
+				}},
+				pairedSide{func() { hsrv.Advance(benchTTL); h.expire() }, func() error { return burst(h.token) }})
+		})
 	}
 }
 
@@ -140,32 +152,16 @@ func BenchmarkRefreshBurst(b *testing.B) {
 // id-token=due when it is due too (the new one is verified and stored).
 // impl=handwritten verifies the ID token on every refresh.
 func BenchmarkRefreshAPIResource(b *testing.B) {
+	ctx := context.Background()
 	b.Run("impl=roundtrip", func(b *testing.B) {
 		srv := benchProvider(b)
 		_, rt := sdkSession(b, srv)
 		hc := &http.Client{Timeout: 30 * time.Second}
-		ctx := context.Background()
-		tokenURL := srv.Issuer() + "/token"
-		rounds(b, func() { srv.Advance(benchTTL) }, func() error {
-			body, err := postRefresh(ctx, hc, tokenURL, rt, apiResource)
-			if err != nil {
-				return err
-			}
-			var tr struct {
-				AccessToken  string `json:"access_token"`
-				TokenType    string `json:"token_type"`
-				ExpiresIn    int64  `json:"expires_in"`
-				RefreshToken string `json:"refresh_token"`
-				IDToken      string `json:"id_token"`
-				Scope        string `json:"scope"`
-			}
-			return json.Unmarshal(body, &tr)
-		})
+		rounds(b, func() { srv.Advance(benchTTL) }, func() error { return roundTrip(hc, srv, rt) })
 	})
 	b.Run("impl=logto/id-token=fresh", func(b *testing.B) {
 		srv := benchProvider(b, logtotest.WithIDTokenTTL(365*24*time.Hour))
 		c, _ := sdkSession(b, srv, benchKeyAge)
-		ctx := context.Background()
 		rounds(b, func() { srv.Advance(benchTTL) }, func() error {
 			_, err := c.GetAccessToken(ctx, apiResource)
 			return err
@@ -174,7 +170,6 @@ func BenchmarkRefreshAPIResource(b *testing.B) {
 	b.Run("impl=logto/id-token=due", func(b *testing.B) {
 		srv := benchProvider(b)
 		c, _ := sdkSession(b, srv, benchKeyAge)
-		ctx := context.Background()
 		rounds(b, func() { srv.Advance(benchTTL) }, func() error {
 			_, err := c.GetAccessToken(ctx, apiResource)
 			return err
@@ -184,10 +179,59 @@ func BenchmarkRefreshAPIResource(b *testing.B) {
 		srv := benchProvider(b)
 		_, rt := sdkSession(b, srv)
 		h := newHandRefresher(b, srv, rt, apiResource)
-		ctx := context.Background()
 		rounds(b, func() { srv.Advance(benchTTL); h.expire() }, func() error {
 			_, err := h.token(ctx)
 			return err
 		})
 	})
+	// The SDK with a fresh ID token against the bare round trip, and with
+	// a due one against the hand-written client, which verifies it too.
+	b.Run("pair=fresh-vs-roundtrip", func(b *testing.B) {
+		srv := benchProvider(b, logtotest.WithIDTokenTTL(365*24*time.Hour))
+		c, _ := sdkSession(b, srv, benchKeyAge)
+		rsrv := benchProvider(b)
+		_, rt := sdkSession(b, rsrv)
+		hc := &http.Client{Timeout: 30 * time.Second}
+		pairedRounds(b,
+			pairedSide{func() { srv.Advance(benchTTL) }, func() error {
+				_, err := c.GetAccessToken(ctx, apiResource)
+				return err
+			}},
+			pairedSide{func() { rsrv.Advance(benchTTL) }, func() error { return roundTrip(hc, rsrv, rt) }})
+	})
+	b.Run("pair=due-vs-handwritten", func(b *testing.B) {
+		srv := benchProvider(b)
+		c, _ := sdkSession(b, srv, benchKeyAge)
+		hsrv := benchProvider(b)
+		_, rt := sdkSession(b, hsrv)
+		h := newHandRefresher(b, hsrv, rt, apiResource)
+		pairedRounds(b,
+			pairedSide{func() { srv.Advance(benchTTL) }, func() error {
+				_, err := c.GetAccessToken(ctx, apiResource)
+				return err
+			}},
+			pairedSide{func() { hsrv.Advance(benchTTL); h.expire() }, func() error {
+				_, err := h.token(ctx)
+				return err
+			}})
+	})
+}
+
+// roundTrip is the floor of an API-resource refresh: the bare token
+// request with rt and the decoding of its JSON. One client hc keeps its
+// connection alive across rounds, as the SDK's does.
+func roundTrip(hc *http.Client, srv *logtotest.Server, rt string) error {
+	body, err := postRefresh(context.Background(), hc, srv.Issuer()+"/token", rt, apiResource)
+	if err != nil {
+		return err
+	}
+	var tr struct {
+		AccessToken  string `json:"access_token"`
+		TokenType    string `json:"token_type"`
+		ExpiresIn    int64  `json:"expires_in"`
+		RefreshToken string `json:"refresh_token"`
+		IDToken      string `json:"id_token"`
+		Scope        string `json:"scope"`
+	}
+	return json.Unmarshal(body, &tr)
 }

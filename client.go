@@ -197,18 +197,29 @@ func (c *LogtoClient) idClaims(raw string) (*decodedClaims, error) {
 	}
 	d, ok := c.core.claimsCache.get(raw)
 	if !ok {
-		claims, err := decodeIDToken(raw)
-		if err != nil {
-			return nil, storageErr("decode", StorageKeyIDToken, err)
+		var err error
+		if d, err = c.core.decodeStoredIDToken(raw); err != nil {
+			return nil, err
 		}
-		// Verified tokens are cached when stored; one decoded from storage
-		// must at least belong to this issuer and application.
-		if claims.Issuer != c.core.issuer || !claims.Audience.Contains(c.core.cfg.AppId) || claims.Subject == "" {
-			return nil, storageErr("decode", StorageKeyIDToken, fmt.Errorf("the ID token was not issued by %s for this application", c.core.issuer))
-		}
-		d = &decodedClaims{raw: raw, claims: claims}
-		c.core.claimsCache.put(raw, d)
 	}
 	c.lastClaims.Store(d)
+	return d, nil
+}
+
+// decodeStoredIDToken decodes an ID token read from storage and caches
+// it. Apart from idClaims, whose frame stays small for the goroutines that
+// only find it cached.
+func (c *core) decodeStoredIDToken(raw string) (*decodedClaims, error) {
+	claims, err := decodeIDToken(raw)
+	if err != nil {
+		return nil, storageErr("decode", StorageKeyIDToken, err)
+	}
+	// Verified tokens are cached when stored; one decoded from storage
+	// must at least belong to this issuer and application.
+	if claims.Issuer != c.issuer || !claims.Audience.Contains(c.cfg.AppId) || claims.Subject == "" {
+		return nil, storageErr("decode", StorageKeyIDToken, fmt.Errorf("the ID token was not issued by %s for this application", c.issuer))
+	}
+	d := &decodedClaims{raw: raw, claims: claims}
+	c.claimsCache.put(raw, d)
 	return d, nil
 }

@@ -284,16 +284,19 @@ func (h *handwritten) userInfo(ctx context.Context) (handUserInfo, error) {
 }
 
 // versus runs the SDK's and the hand-written client's version of one
-// operation as sub-benchmarks impl=logto and impl=handwritten. Each
+// operation as sub-benchmarks impl=logto and impl=handwritten, then
+// alternately as impl=paired (bench_paired_test.go), whose ratio metric is
+// the SDK's time over the hand-written client's. Each
 // returns a loop running the operation n times, so that no indirect call
 // per operation blurs the cheapest ones.
 func versus(b *testing.B, sdk func(f *fixture) func(n int) error, hand func(h *handwritten) func(n int) error) {
 	f := signedIn(b)
 	h := newHandwritten(b, f, aliceID)
+	sdkLoop, handLoop := sdk(f), hand(h)
 	for _, impl := range []struct {
 		name string
 		loop func(n int) error
-	}{{"logto", sdk(f)}, {"handwritten", hand(h)}} {
+	}{{"logto", sdkLoop}, {"handwritten", handLoop}} {
 		b.Run("impl="+impl.name, func(b *testing.B) {
 			if err := impl.loop(1); err != nil { // warm: discovery, keys, caches
 				b.Fatal(err)
@@ -305,6 +308,7 @@ func versus(b *testing.B, sdk func(f *fixture) func(n int) error, hand func(h *h
 			})
 		})
 	}
+	b.Run("impl=paired", func(b *testing.B) { pairedLoops(b, sdkLoop, handLoop) })
 }
 
 // BenchmarkVersusSignIn: a sign-in from a session with no pending sign-in

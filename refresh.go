@@ -64,42 +64,52 @@ type idVerification struct {
 	err        error
 }
 
-// verifiedIDToken verifies the result's ID token completely (signature,
+// verifyIDToken verifies the result's ID token completely (signature,
 // iss, aud, times, and iss, sub and nonce against previous, the caller's
 // session ID token) once: a later caller holding the same session ID token
 // gets the same answer without decoding anything again. A failure caused
 // by a caller's context is not kept.
-func (r *refreshResult) verifiedIDToken(ctx context.Context, c *core, previous *IdTokenClaims) (IdTokenClaims, error) {
+//
+// The fast path is kept apart from the verification (verifyIDTokenLocked)
+// so that its stack frame stays small: each of the many goroutines a
+// shared refresh answers comes through here, on a new goroutine's stack.
+func (r *refreshResult) verifyIDToken(ctx context.Context, c *core, previous *IdTokenClaims) error {
 	if v := r.idVerified.Load(); v != nil && v.checkedFor == previous {
-		return v.claims, v.err
+		return v.err
 	}
+	return r.verifyIDTokenLocked(ctx, c, previous)
+}
+
+// verifyIDTokenLocked is verifyIDToken's slow path, under idMu: verify
+// once, or check the verified claims against another session ID token.
+func (r *refreshResult) verifyIDTokenLocked(ctx context.Context, c *core, previous *IdTokenClaims) error {
 	r.idMu.Lock()
 	defer r.idMu.Unlock()
 	if v := r.idVerified.Load(); v != nil {
 		if v.checkedFor == previous {
-			return v.claims, v.err
+			return v.err
 		}
 		if v.err == nil {
 			claims := v.claims
 			if err := c.checkIDClaims(&claims, idTokenCheck{previous: previous}); err != nil {
-				return IdTokenClaims{}, fmt.Errorf("%w: %w", ErrInvalidIDToken, err)
+				return fmt.Errorf("%w: %w", ErrInvalidIDToken, err)
 			}
-			return claims, nil
+			return nil
 		}
 	}
 	m, err := c.provider(ctx)
 	if err != nil {
-		return IdTokenClaims{}, err
+		return err
 	}
 	claims, err := c.verifyIDToken(ctx, m, r.idToken, idTokenCheck{previous: previous})
 	if err != nil && ctx.Err() != nil {
-		return IdTokenClaims{}, err
+		return err
 	}
 	r.idVerified.Store(&idVerification{checkedFor: previous, claims: claims, err: err})
 	if err == nil {
 		c.claimsCache.put(r.idToken, &decodedClaims{raw: r.idToken, claims: claims})
 	}
-	return claims, err
+	return err
 }
 
 // sameUser checks, without verifying the signature, that the result's ID

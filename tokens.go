@@ -280,7 +280,7 @@ func (c *LogtoClient) storeResult(ctx context.Context, key tokenKey, res *refres
 	idToken := ""
 	if res.idToken != "" {
 		if c.core.idTokenDue(previous, c.core.set.now()) {
-			if _, err := res.verifiedIDToken(ctx, c.core, previous); err != nil {
+			if err := res.verifyIDToken(ctx, c.core, previous); err != nil {
 				if !isContextErr(err) {
 					c.core.recent.refuse(key.String(), res)
 				}
