@@ -280,16 +280,6 @@ func FuzzClaimDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) { checkAllClaimTypes(t, in) })
 }
 
-// decodeUserInfoAnswer decodes body as FetchUserInfo does.
-func decodeUserInfoAnswer(body []byte) (UserInfo, error) {
-	var a userInfoAnswer
-	a.arm()
-	if err := json.Unmarshal(body, &a); err != nil {
-		return UserInfo{}, err
-	}
-	return a.userInfo(), nil
-}
-
 // userInfoSeeds are the golden files and variants of the structured
 // claims: absent, null, empty, set, repeated, of the wrong type.
 func userInfoSeeds(t testing.TB) [][]byte {
@@ -309,22 +299,63 @@ func userInfoSeeds(t testing.TB) [][]byte {
 		`{"sub":"u","organization_data":[{"id":"o","name":"n","description":null}]}`,
 		`{"sub":"u","address":"x"}`, `{"sub":"u","identities":[]}`, `{"sub":"u","organization_data":{}}`,
 		`{"sub":"u","sso_identities":[1]}`, `{"sub":"u","name":null,"email":"e","roles":["a"]}`, `null`, `[]`,
+		// Member names: escaped, differing in case or by Unicode folding
+		// (encoding/json matches them), unknown.
+		`{"s\u0075b":"u"}`, `{"Sub":"u","sub":"v"}`, "{\"\u017fub\":\"u\"}", `{"sub":"u","x-custom":{"name":"n"}}`,
+		// Values: escapes, braces inside strings, white space, null and
+		// wrong types for sub, the error member.
+		`{"sub":"u\"v","name":"a\u00e9"}`, `{"sub":"u","custom_data":{"k":"}]\"{["}}`,
+		" \t{ \"sub\" : \"u\" ,\n\"roles\" : [ \"a\" , \"b\" ] }\r\n", `{"sub":"u","sub":null}`,
+		`{"sub":1}`, `{"sub":"u","error":null}`, `{"sub":"u","error":"invalid_token","error":{}}`,
+		`{"sub":"u","created_at":1.5e3}`, `{"sub":"u","email_verified":"yes"}`, `{}`, `{"sub":"u"} x`, `"s"`,
 	} {
 		seeds = append(seeds, []byte(s))
 	}
 	return seeds
 }
 
-// checkUserInfoOnePass: FetchUserInfo's one-pass decoding gives the same
-// UserInfo as json.Unmarshal into UserInfo, and fails when it fails.
+// checkUserInfoOnePass: FetchUserInfo's one-pass decoding
+// (userInfoAnswer.decodeBody) gives the same answer and the same error as
+// json.Unmarshal into it.
 func checkUserInfoOnePass(t *testing.T, body []byte) {
 	t.Helper()
-	var want UserInfo
+	var want, got userInfoAnswer
 	wantErr := json.Unmarshal(body, &want)
-	got, gotErr := decodeUserInfoAnswer(body)
-	require.Equal(t, wantErr == nil, gotErr == nil, "%q: %v / %v", body, gotErr, wantErr)
-	if wantErr == nil {
-		assert.Equal(t, want, got, "%q", body)
+	gotErr := got.decodeBody(body)
+	if wantErr != nil || gotErr != nil {
+		require.Error(t, wantErr, "%q", body)
+		require.Error(t, gotErr, "%q", body)
+		require.Equal(t, wantErr.Error(), gotErr.Error(), "%q", body)
+		return
+	}
+	assert.Equal(t, want, got, "%q", body)
+}
+
+// TestUserInfoMembersPass: which bodies the one pass takes whole, and
+// which it hands to json.Unmarshal (where the two would differ otherwise).
+func TestUserInfoMembersPass(t *testing.T) {
+	golden, err := os.ReadFile(filepath.Join("testdata", "claims", "userinfo_full.json"))
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		name  string
+		body  string
+		whole bool
+	}{
+		{"Logto's full answer", string(golden), true},
+		{"empty object", `{}`, true},
+		{"unknown member", `{"sub":"u","x-custom":{"name":"n"}}`, true},
+		{"null sub", `{"sub":null}`, true},
+		{"escaped name", `{"s\u0075b":"u"}`, false},
+		{"name in other case", `{"Sub":"u"}`, false},
+		{"name folding to a claim's", "{\"\u017fub\":\"u\"}", false},
+		{"escaped sub", `{"sub":"u\"v"}`, false},
+		{"wrong type", `{"sub":"u","email_verified":"yes"}`, false},
+		{"not an object", `[]`, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var a userInfoAnswer
+			assert.Equal(t, tt.whole, a.decodeMembers([]byte(tt.body)))
+		})
 	}
 }
 

@@ -2,7 +2,6 @@ package logto
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -46,11 +45,10 @@ func (c *LogtoClient) FetchUserInfo(ctx context.Context) (UserInfo, error) {
 		return UserInfo{}, wrapf(err, "user info request")
 	}
 	var ui userInfoAnswer
-	ui.arm()
 	if err := decodeAnswer(a, "userinfo", &ui, func() bool { return ui.Error != nil }); err != nil {
 		return UserInfo{}, err
 	}
-	info := ui.userInfo()
+	info := ui.UserInfo
 	info.raw = a.body
 	if strings.TrimSpace(info.Subject) == "" {
 		return UserInfo{}, fmt.Errorf("%w: user info has no sub", ErrInvalidResponse)
@@ -59,57 +57,4 @@ func (c *LogtoClient) FetchUserInfo(ctx context.Context) (UserInfo, error) {
 		return UserInfo{}, fmt.Errorf("%w: user info is about another user than the ID token", ErrSubjectMismatch)
 	}
 	return info, nil
-}
-
-// userInfoAnswer decodes a user info body in one pass, with its error
-// member, if any (see decodeAnswer).
-//
-// The structured claims (address, identities, SSO identities,
-// organization data) would each be scanned twice through
-// Claim.UnmarshalJSON, which can only hand their bytes to json.Unmarshal
-// again. Here they are decoded in the outer pass instead: fields at depth
-// zero take precedence over UserInfo's of the same JSON name, and a
-// pointer to a nil pointer tells the three states apart (see slotClaim).
-type userInfoAnswer struct {
-	UserInfo
-	Error json.RawMessage `json:"error"`
-
-	Address          **Address             `json:"address"`
-	Identities       **map[string]Identity `json:"identities"`
-	SSOIdentities    **[]SSOIdentity       `json:"sso_identities"`
-	OrganizationData **[]OrganizationData  `json:"organization_data"`
-
-	address          *Address
-	identities       *map[string]Identity
-	ssoIdentities    *[]SSOIdentity
-	organizationData *[]OrganizationData
-}
-
-// arm points each slot at its nil pointer before decoding.
-func (a *userInfoAnswer) arm() {
-	a.Address, a.Identities, a.SSOIdentities, a.OrganizationData =
-		&a.address, &a.identities, &a.ssoIdentities, &a.organizationData
-}
-
-// userInfo moves the slots' claims into the UserInfo.
-func (a *userInfoAnswer) userInfo() UserInfo {
-	info := a.UserInfo
-	info.Address = slotClaim(a.Address)
-	info.Identities = slotClaim(a.Identities)
-	info.SSOIdentities = slotClaim(a.SSOIdentities)
-	info.OrganizationData = slotClaim(a.OrganizationData)
-	return info
-}
-
-// slotClaim reads an armed slot after decoding: encoding/json sets it to
-// nil for null, leaves it alone when the member is absent, and otherwise
-// allocates the inner value and decodes into it.
-func slotClaim[T any](slot **T) Claim[T] {
-	switch {
-	case slot == nil:
-		return Claim[T]{state: claimNull}
-	case *slot == nil:
-		return Claim[T]{}
-	}
-	return Claim[T]{value: **slot, state: claimSet}
 }
