@@ -106,28 +106,43 @@ func tokenEntry(tr *tokenResponse, at time.Time) cachedToken {
 // after expiry. A zero issued means the lifetime is unknown: the whole
 // window applies.
 func (s *settings) renewAt(issued, expiry time.Time) time.Time {
-	window := s.earlyExpiry
+	var issuedMs int64
 	if !issued.IsZero() {
-		if half := expiry.Sub(issued) / 2; half < window {
+		issuedMs = issued.UnixMilli()
+	}
+	return time.UnixMilli(s.renewAtMs(issuedMs, expiry.UnixMilli()))
+}
+
+// renewAtMs is the rule of renewAt in unix milliseconds (issuedMs 0 for
+// unknown), in integer arithmetic: the cached paths check it on every
+// call.
+func (s *settings) renewAtMs(issuedMs, expiryMs int64) int64 {
+	window := s.earlyExpiry.Milliseconds()
+	if issuedMs > 0 {
+		if half := (expiryMs - issuedMs) / 2; half < window {
 			window = max(half, 0)
 		}
 	}
-	return expiry.Add(-window)
+	return expiryMs - window
 }
 
 // renewAt is when t is due for renewal (see settings.renewAt).
 func (t cachedToken) renewAt(s *settings) time.Time {
-	var issued time.Time
-	if t.IssuedAtMs > 0 {
-		issued = time.UnixMilli(t.IssuedAtMs)
-	}
-	return s.renewAt(issued, time.Unix(t.ExpiresAt, 0))
+	return time.UnixMilli(t.renewAtMs(s))
+}
+
+// renewAtMs is renewAt in unix milliseconds. The stored times are
+// clamped to [0, 2^50 s] first, so that a corrupt entry cannot overflow the
+// arithmetic (it is then merely stale, or fresh for ages, as its value says).
+func (t cachedToken) renewAtMs(s *settings) int64 {
+	const maxSeconds = 1 << 50
+	return s.renewAtMs(min(max(t.IssuedAtMs, 0), maxSeconds*1000), min(max(t.ExpiresAt, 0), maxSeconds)*1000)
 }
 
 // fresh reports whether t may still be used: it is not yet due for
 // renewal, hence not expired either.
 func (c *core) fresh(t cachedToken, now time.Time) bool {
-	return t.Token != "" && now.Before(t.renewAt(&c.set))
+	return t.Token != "" && now.UnixMilli() < t.renewAtMs(&c.set)
 }
 
 // idTokenDue reports whether the session's ID token (nil when it has none)

@@ -2,33 +2,41 @@ package logtotest
 
 import "time"
 
-// Now returns the server clock, used for every timestamp the fake issues or
-// checks. It stands still unless Advance or SetNow is called (or
-// WithWallClock is used).
-func (s *Server) Now() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.nowLocked()
+// clockReading is the server clock: base, and with WithWallClock the wall
+// time since wallStart on top.
+type clockReading struct {
+	base      time.Time
+	wallStart time.Time
 }
 
-func (s *Server) nowLocked() time.Time {
+// Now returns the server clock, used for every timestamp the fake issues or
+// checks. It stands still unless Advance or SetNow is called (or
+// WithWallClock is used). It takes no lock, so that a client using it as
+// its clock (logto.WithClock) is not slowed by it.
+func (s *Server) Now() time.Time {
+	c := s.clock.Load()
 	if s.opts.wallClock {
-		return s.clockBase.Add(time.Since(s.wallStart))
+		return c.base.Add(time.Since(c.wallStart))
 	}
-	return s.clockBase
+	return c.base
 }
+
+// nowLocked is Now for code holding mu, under which the clock does not
+// move.
+func (s *Server) nowLocked() time.Time { return s.Now() }
 
 // Advance moves the server clock forward by d (backward if d is negative).
 func (s *Server) Advance(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.clockBase = s.clockBase.Add(d)
+	c := *s.clock.Load()
+	c.base = c.base.Add(d)
+	s.clock.Store(&c)
 }
 
 // SetNow sets the server clock to t.
 func (s *Server) SetNow(t time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.clockBase = t
-	s.wallStart = time.Now()
+	s.clock.Store(&clockReading{base: t, wallStart: time.Now()})
 }

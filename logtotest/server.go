@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,9 +24,10 @@ type Server struct {
 	client    *http.Client
 	closeOnce sync.Once
 
-	clockBase time.Time
-	wallStart time.Time
-	keys      []*signingKey // the last one is current
+	// clock is read without mu (Now is on the SDK's cached paths when it
+	// is the client's clock) and replaced under mu.
+	clock atomic.Pointer[clockReading]
+	keys  []*signingKey // the last one is current
 
 	apps      map[string]*App
 	users     map[string]*User
@@ -108,8 +110,6 @@ func Start(opts ...Option) (*Server, error) {
 		opts:          o,
 		url:           "http://" + dialableAddr(ln.Addr()),
 		client:        &http.Client{Timeout: 10 * time.Second},
-		clockBase:     o.start,
-		wallStart:     time.Now(),
 		keys:          []*signingKey{key},
 		apps:          map[string]*App{},
 		users:         map[string]*User{},
@@ -128,6 +128,7 @@ func Start(opts ...Option) (*Server, error) {
 		intercepts:    map[Endpoint]func(http.ResponseWriter, *http.Request, http.Handler){},
 		stalls:        map[Endpoint]chan struct{}{},
 	}
+	s.clock.Store(&clockReading{base: o.start, wallStart: time.Now()})
 	s.handler = s.middleware(s.routes())
 	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }() // returns http.ErrServerClosed on Close
