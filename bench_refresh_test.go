@@ -225,13 +225,6 @@ func roundTrip(hc *http.Client, srv *logtotest.Server, rt string) error {
 	if err != nil {
 		return err
 	}
-	var tr struct {
-		AccessToken  string `json:"access_token"`
-		TokenType    string `json:"token_type"`
-		ExpiresIn    int64  `json:"expires_in"`
-		RefreshToken string `json:"refresh_token"`
-		IDToken      string `json:"id_token"`
-		Scope        string `json:"scope"`
-	}
+	var tr handTokenResponse
 	return json.Unmarshal(body, &tr)
 }

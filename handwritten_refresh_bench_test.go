@@ -124,14 +124,7 @@ func (h *handRefresher) refresh(ctx context.Context, t *oauth2.Token) (*oauth2.T
 	if err != nil {
 		return nil, err
 	}
-	var tr struct {
-		AccessToken  string `json:"access_token"`
-		TokenType    string `json:"token_type"`
-		ExpiresIn    int64  `json:"expires_in"`
-		RefreshToken string `json:"refresh_token"`
-		IDToken      string `json:"id_token"`
-		Scope        string `json:"scope"`
-	}
+	var tr handTokenResponse
 	if err := json.Unmarshal(body, &tr); err != nil {
 		return nil, err
 	}
@@ -146,6 +139,17 @@ func (h *handRefresher) refresh(ctx context.Context, t *oauth2.Token) (*oauth2.T
 		nt.RefreshToken = tr.RefreshToken
 	}
 	return nt.WithExtra(map[string]any{"id_token": tr.IDToken, "scope": tr.Scope}), nil
+}
+
+// handTokenResponse is the token response as a hand-written client
+// decodes it.
+type handTokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token"`
+	IDToken      string `json:"id_token"`
+	Scope        string `json:"scope"`
 }
 
 // postRefresh sends one refresh_token grant for resource with the web
